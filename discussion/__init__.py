@@ -1,0 +1,56 @@
+"""discussion: USIP-style articles with reader comments, moderation and related publications."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then FLASK_* variables, then tests."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object("discussion.config")
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{ROOT / 'instance' / 'discussion.sqlite3'}"
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _require_secret_key(app)
+
+    from . import cli, commenting, database, errors, reading, templating
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(reading.bp)
+    app.register_blueprint(commenting.bp)
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    """Refuse to run with no secret key unless debugging or testing."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    raise RuntimeError(
+        "No SECRET_KEY is set. Run `flask --app discussion setup` to write one into "
+        "instance/config.py, or set the FLASK_SECRET_KEY environment variable."
+    )

@@ -1,0 +1,59 @@
+"""Command-line tasks: seed content, rebuild the seed data file, re-render comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from . import comments, importer, publications
+from .extensions import db
+
+DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Import the seed publications (running it again changes nothing)."""
+    total, changed = publications.seed_content(Path(current_app.config["SEED_DATA_FILE"]))
+    db.session.commit()
+    click.echo(f"Seed content: {total} publications, {changed} changed.")
+
+
+@click.command("import-seeds")
+@click.argument(
+    "seeds_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_SEEDS,
+)
+def import_seeds_command(seeds_dir: Path) -> None:
+    """Rebuild the project's seed data file from the seed documents."""
+    importer.write_seed_data(seeds_dir, importer.DATA_FILE)
+    click.echo(f"Wrote {importer.DATA_FILE} from {seeds_dir}.")
+
+
+@click.command("rerender-comments")
+def rerender_command() -> None:
+    """Re-render every stored comment after a sanitizer change."""
+    changed = comments.rerender_all()
+    db.session.commit()
+    click.echo(f"Re-rendered comments: {changed} changed.")
+
+
+@click.command("refresh-related")
+def refresh_related_command() -> None:
+    """Recompute every publication's related list."""
+    from sqlalchemy import select
+
+    from .models import Publication
+
+    count = publications.refresh_related(db.session.scalars(select(Publication.id)).all())
+    db.session.commit()
+    click.echo(f"Related lists recomputed: {count}.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app."""
+    for command in (seed_command, import_seeds_command, rerender_command, refresh_related_command):
+        app.cli.add_command(command)

@@ -1,0 +1,176 @@
+"""Database models (SQLAlchemy 2.0, typed)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for column defaults."""
+    return datetime.now(UTC)
+
+
+class CommentState(enum.Enum):
+    """Where a comment stands in moderation."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+
+
+publication_types = Table(
+    "publication_types",
+    db.metadata,
+    Column("publication_id", ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True),
+    Column("type_id", ForeignKey("types.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+publication_topics = Table(
+    "publication_topics",
+    db.metadata,
+    Column("publication_id", ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class PublicationType(db.Model):
+    """A kind of publication ("Analysis", "Question and Answer")."""
+
+    __tablename__ = "types"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class Topic(db.Model):
+    """A subject tag ("Global Policy")."""
+
+    __tablename__ = "topics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class Author(db.Model):
+    """A writer; the bio is the line printed under the article."""
+
+    __tablename__ = "authors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    bio: Mapped[str | None] = mapped_column(Text)
+
+
+class Byline(db.Model):
+    """An author's place on a publication's byline."""
+
+    __tablename__ = "bylines"
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), primary_key=True, index=True)
+    position: Mapped[int]
+    author: Mapped[Author] = relationship(lazy="joined")
+
+
+class Publication(db.Model):
+    """An article or a publication card, as a reader sees it."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    dek: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published: Mapped[date] = mapped_column(index=True)
+    partner: Mapped[str | None] = mapped_column(String(200))
+    source_note: Mapped[str | None] = mapped_column(Text)
+    image_file: Mapped[str | None] = mapped_column(String(300))
+    image_alt: Mapped[str | None] = mapped_column(String(300))
+    image_caption: Mapped[str | None] = mapped_column(Text)
+    invitation: Mapped[str | None] = mapped_column(Text)
+    comments_open: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    bylines: Mapped[list[Byline]] = relationship(
+        order_by=Byline.position, cascade="all, delete-orphan", lazy="selectin"
+    )
+    types: Mapped[list[PublicationType]] = relationship(
+        secondary=publication_types, order_by=PublicationType.name, lazy="selectin"
+    )
+    topics: Mapped[list[Topic]] = relationship(
+        secondary=publication_topics, order_by=Topic.name, lazy="selectin"
+    )
+
+    @property
+    def authors(self) -> list[Author]:
+        """Authors in byline order."""
+        return [b.author for b in self.bylines]
+
+
+class Pin(db.Model):
+    """An editor's choice of related publication, listed before computed ones."""
+
+    __tablename__ = "pins"
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    related_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+
+
+class RelatedPublication(db.Model):
+    """A stored related-publications entry, with why it is related."""
+
+    __tablename__ = "related_publications"
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    related_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float]
+    pinned: Mapped[bool] = mapped_column(default=False)
+    shared_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shared_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    related: Mapped[Publication] = relationship(foreign_keys=[related_id])
+
+
+class Comment(db.Model):
+    """A reader's comment: the text as typed beside the HTML rendered from it."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_thread", "publication_id", "state", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    root_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )  # the top-level comment of the thread, so a page of threads loads in one query
+    name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    sanitizer_version: Mapped[int]
+    state: Mapped[CommentState] = mapped_column(
+        db.Enum(CommentState, name="comment_state", values_callable=lambda e: [m.value for m in e]),
+        default=CommentState.PENDING,
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    publication: Mapped[Publication] = relationship()
+    parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])

@@ -1,0 +1,263 @@
+"""Publications: listing and filtering, the seed import, and stored related lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
+
+from . import importer, related
+from .extensions import db
+from .models import (
+    Author,
+    Byline,
+    Pin,
+    Publication,
+    PublicationType,
+    RelatedPublication,
+    Topic,
+    publication_topics,
+    publication_types,
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The active filters of the publications index."""
+
+    type: PublicationType | None = None
+    topic: Topic | None = None
+
+
+def latest(limit: int) -> list[Publication]:
+    """The newest publications."""
+    return list(
+        db.session.scalars(
+            select(Publication)
+            .order_by(Publication.published.desc(), Publication.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | None:
+    """Look up filter slugs; None when one names nothing (the caller answers 404)."""
+    kind = topic = None
+    if type_slug:
+        kind = db.session.scalar(select(PublicationType).filter_by(slug=type_slug))
+        if kind is None:
+            return None
+    if topic_slug:
+        topic = db.session.scalar(select(Topic).filter_by(slug=topic_slug))
+        if topic is None:
+            return None
+    return Filters(kind, topic)
+
+
+def index_page(filters: Filters, page: int, per_page: int) -> Pagination:
+    """A page of publications, newest first, narrowed by type and topic."""
+    query = select(Publication).order_by(Publication.published.desc(), Publication.id.desc())
+    if filters.type is not None:
+        query = query.join(publication_types).where(publication_types.c.type_id == filters.type.id)
+    if filters.topic is not None:
+        query = query.join(publication_topics).where(
+            publication_topics.c.topic_id == filters.topic.id
+        )
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page)
+
+
+def all_types() -> list[PublicationType]:
+    """Every type, by name, for the filter menu."""
+    return list(db.session.scalars(select(PublicationType).order_by(PublicationType.name)))
+
+
+def all_topics() -> list[Topic]:
+    """Every topic, by name, for the filter menu."""
+    return list(db.session.scalars(select(Topic).order_by(Topic.name)))
+
+
+def related_entries(publication: Publication) -> list[RelatedPublication]:
+    """The stored related list of a publication, in order, with the related cards loaded."""
+    return list(
+        db.session.scalars(
+            select(RelatedPublication)
+            .options(joinedload(RelatedPublication.related))
+            .where(RelatedPublication.publication_id == publication.id)
+            .order_by(RelatedPublication.position)
+        )
+    )
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def _named(model: type[PublicationType] | type[Topic], name: str) -> Any:
+    found = db.session.scalar(select(model).filter_by(name=name))
+    if found is None:
+        found = model(name=name, slug=importer.slugify(name))
+        db.session.add(found)
+    return found
+
+
+def _author(name: str, bio: str | None) -> Author:
+    author = db.session.scalar(select(Author).filter_by(name=name))
+    if author is None:
+        author = Author(name=name)
+        db.session.add(author)
+    if author.bio != bio and bio is not None:
+        author.bio = bio
+    return author
+
+
+def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
+    """Create or update a publication from a seed record; returns it and whether it changed."""
+    publication = db.session.scalar(select(Publication).filter_by(slug=record["slug"]))
+    created = publication is None
+    if publication is None:
+        publication = Publication(slug=record["slug"])
+        db.session.add(publication)
+    image = record.get("image") or {}
+    fields = {
+        "title": record["title"],
+        "dek": record.get("dek"),
+        "summary": record.get("summary") or "",
+        "body": list(record.get("body") or []),
+        "published": date.fromisoformat(record["published"]),
+        "partner": record.get("partner"),
+        "source_note": record.get("source_note"),
+        "image_file": image.get("file"),
+        "image_alt": image.get("alt"),
+        "image_caption": image.get("caption"),
+        "invitation": record.get("invitation"),
+    }
+    changed = created
+    for key, value in fields.items():
+        if getattr(publication, key) != value:
+            setattr(publication, key, value)
+            changed = True
+    types = [_named(PublicationType, n) for n in record.get("types", [])]
+    topics = [_named(Topic, n) for n in record.get("topics", [])]
+    if sorted(t.name for t in publication.types) != sorted(t.name for t in types):
+        publication.types = types
+        changed = True
+    if sorted(t.name for t in publication.topics) != sorted(t.name for t in topics):
+        publication.topics = topics
+        changed = True
+    authors = [_author(a["name"], a.get("bio")) for a in record.get("authors", [])]
+    if [a.name for a in publication.authors] != [a.name for a in authors]:
+        publication.bylines = [Byline(author=a, position=i) for i, a in enumerate(authors)]
+        changed = True
+    return publication, changed
+
+
+def set_pins(publication: Publication, related_slugs: Iterable[str]) -> bool:
+    """Replace a publication's editorial pins; returns whether they changed."""
+    ids = []
+    for slug in related_slugs:
+        found = db.session.scalar(select(Publication.id).filter_by(slug=slug))
+        if found is not None and found != publication.id and found not in ids:
+            ids.append(found)
+    current = list(
+        db.session.scalars(
+            select(Pin.related_id).filter_by(publication_id=publication.id).order_by(Pin.position)
+        )
+    )
+    if current == ids:
+        return False
+    db.session.execute(delete(Pin).where(Pin.publication_id == publication.id))
+    db.session.add_all(
+        Pin(publication_id=publication.id, position=i, related_id=r) for i, r in enumerate(ids)
+    )
+    return True
+
+
+def seed_content(data_file: Path) -> tuple[int, int]:
+    """Import the seed data file; returns (publications in it, publications changed)."""
+    records = importer.load_seed_data(data_file)["publications"]
+    return len(records), import_records(records)
+
+
+def import_records(records: list[dict[str, Any]]) -> int:
+    """Import seed records (idempotent); returns how many publications changed."""
+    changed_ids: set[int] = set()
+    by_slug: dict[str, Publication] = {}
+    for record in records:
+        publication, changed = upsert(record)
+        db.session.flush()
+        by_slug[record["slug"]] = publication
+        if changed:
+            changed_ids.add(publication.id)
+    for record in records:
+        publication = by_slug[record["slug"]]
+        if set_pins(publication, record.get("pins", [])):
+            changed_ids.add(publication.id)
+    db.session.flush()
+    if changed_ids:
+        refresh_related(changed_ids)
+    return len(changed_ids)
+
+
+# --- related publications -----------------------------------------------------
+
+
+def _doc(publication: Publication, pins: tuple[int, ...]) -> related.Doc:
+    text = "\n".join([publication.dek or "", publication.summary, *publication.body])
+    return related.Doc(
+        id=publication.id,
+        title=publication.title,
+        text=text,
+        types=frozenset(t.name for t in publication.types),
+        topics=frozenset(t.name for t in publication.topics),
+        published=publication.published,
+        pins=pins,
+    )
+
+
+def corpus() -> related.Corpus:
+    """The ranking model over every publication."""
+    pins: dict[int, list[int]] = {}
+    for pin in db.session.scalars(select(Pin).order_by(Pin.publication_id, Pin.position)):
+        pins.setdefault(pin.publication_id, []).append(pin.related_id)
+    publications = db.session.scalars(select(Publication))
+    return related.Corpus(_doc(p, tuple(pins.get(p.id, ()))) for p in publications)
+
+
+def refresh_related(changed_ids: Iterable[int], limit: int = 4) -> int:
+    """Recompute and store the related lists that a change of these publications can affect.
+
+    Returns how many lists were rewritten.
+    """
+    model = corpus()
+    targets: set[int] = set()
+    for publication_id in changed_ids:
+        targets.add(publication_id)
+        targets |= model.affected_by(publication_id)
+    for publication_id in sorted(targets):
+        store_related(publication_id, model.rank(publication_id, limit=limit))
+    return len(targets)
+
+
+def store_related(publication_id: int, matches: list[related.Match]) -> None:
+    """Replace one publication's stored related list."""
+    db.session.execute(
+        delete(RelatedPublication).where(RelatedPublication.publication_id == publication_id)
+    )
+    db.session.add_all(
+        RelatedPublication(
+            publication_id=publication_id,
+            position=i,
+            related_id=m.related_id,
+            score=m.score,
+            pinned=m.pinned,
+            shared_topics=list(m.shared_topics),
+            shared_types=list(m.shared_types),
+            terms=list(m.terms),
+        )
+        for i, m in enumerate(matches)
+    )

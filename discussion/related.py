@@ -1,0 +1,298 @@
+"""Related publications: a deterministic, explainable ranking (pure Python, stdlib only).
+
+Lists are computed when content changes (import/save) and stored by the app, never per page view.
+
+Score of a candidate ``c`` for a publication ``p``::
+
+    W_TOPIC * |topics(p) & topics(c)| + W_TYPE * |types(p) & types(c)| + W_TEXT * cos(p, c)
+
+``cos`` is the cosine of TF-IDF vectors over the title (each title token counted twice) and the
+text, with sublinear term frequency ``1 + ln(tf)`` and smoothed inverse document frequency
+``ln((1 + N) / (1 + df)) + 1`` (``N`` documents, ``df`` documents containing the term). Scores are
+rounded to 4 decimals before anything compares them, so results never depend on float noise,
+and every iteration that feeds a float sum runs in a fixed (sorted) order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+# Weights. Topics are editors' deliberate tags, so one shared topic is the unit (1.0). Types
+# ("Analysis", "Question and Answer") are broad formats shared by large parts of the archive: a
+# weak hint, worth half a topic, enough to break near-ties but never to outvote a topic. The text
+# cosine lies in [0, 1] and two articles on the same story typically reach 0.2-0.5; W_TEXT = 3.0
+# puts such a pair level with one or two shared topics, and a near-duplicate (cosine ~ 1) ahead of
+# anything tags alone can give except three shared topics.
+W_TOPIC = 1.0
+W_TYPE = 0.5
+W_TEXT = 3.0
+
+SCORE_DIGITS = 4
+MAX_TERMS = 8
+MIN_TOKEN_LEN = 3
+
+# Compact English stopword list (plus newsroom filler such as "said"). Words shorter than
+# MIN_TOKEN_LEN are dropped anyway; "am", "pm", "eg", "ie" are listed because dotted
+# abbreviations ("a.m.", "e.g.") are exempt from the length rule. Contractions appear without
+# their apostrophe ("don't" -> "dont").
+_STOPWORD_TEXT = """
+    about above across after again against all along also although among and another any
+    are around because been before being below between both but can cannot could did does
+    doing done down during each either else even ever every few for from further get gets got
+    had has have having her here hers herself him himself his how however into its itself just
+    least less like many more most much must myself neither nor not now off once one only onto
+    other others our ours ourselves out over own per rather said same say says shall she should
+    since some still such than that the their theirs them themselves then there these they
+    this those though through thus too toward towards under until upon very via was were what
+    whatever when where whether which while who whom whose why will with within without would
+    yet you your yours yourself yourselves
+    dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt wont wouldnt cant couldnt
+    shouldnt youre theyre youve theyve weve lets thats whats theres
+    am pm eg ie etc
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+# Words ending in "s" that are not plurals (mostly names) and must not lose it.
+NO_STEM = frozenset(
+    {"alias", "atlas", "arkansas", "canvas", "caracas", "christmas", "hamas", "honduras", "kansas"}
+    | {"series", "species", "texas", "vegas"}
+)
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"})
+# A dotted abbreviation ("u.s.", "u.k.") or a word of letters/digits with inner apostrophes.
+_TOKEN_RE = re.compile(r"(?<!\w)(?:[^\W\d_]\.){2,}|[^\W_]+(?:'[^\W_]+)*")
+
+
+def _fold(text: str) -> str:
+    """Casefold, strip accents (NFKD minus combining marks) and unify apostrophes."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.casefold().translate(_APOSTROPHES)
+
+
+def _stem(word: str) -> str:
+    """Light plural stemming of words over 4 letters (not -ss, -us, -is, nor NO_STEM).
+
+    -ies -> -y; -sses, -xes, -ches, -shes lose -es; any other final -s is dropped.
+    """
+    if len(word) <= 4 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word in NO_STEM:
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of a text, in order.
+
+    Rules: casefold and strip accents ("Café" -> "cafe"); a word is a run of letters/digits;
+    a possessive "'s" with a straight or curly (U+2019) apostrophe is dropped ("Iran's" ->
+    "iran") and other inner apostrophes are removed ("don't" -> "dont"); dotted abbreviations
+    are joined and kept however short ("U.S." -> "us", "U.K." -> "uk"), while plain words shorter
+    than 3 characters (including the pronoun "us") are dropped; stopwords are dropped; plurals
+    of words over 4 letters are lightly stemmed ("tweets" -> "tweet", "policies" -> "policy").
+    """
+    out: list[str] = []
+    for raw in _TOKEN_RE.findall(_fold(text)):
+        if raw.endswith("."):  # dotted abbreviation
+            word = raw.replace(".", "")
+            if word not in STOPWORDS:
+                out.append(word)
+            continue
+        word = raw[:-2] if raw.endswith("'s") else raw
+        word = word.replace("'", "")
+        if len(word) < MIN_TOKEN_LEN or word in STOPWORDS:
+            continue
+        word = _stem(word)
+        if word not in STOPWORDS:
+            out.append(word)
+    return out
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One publication as the ranking sees it."""
+
+    id: int
+    title: str
+    text: str  # dek + summary + body paragraphs joined, as the app gives it
+    types: frozenset[str]
+    topics: frozenset[str]
+    published: datetime.date
+    pins: tuple[int, ...] = ()  # editorially chosen related ids, in order
+
+
+@dataclass(frozen=True)
+class Match:
+    """One related publication and why it is related."""
+
+    related_id: int
+    score: float  # rounded to SCORE_DIGITS
+    pinned: bool
+    shared_topics: tuple[str, ...]  # sorted
+    shared_types: tuple[str, ...]  # sorted
+    terms: tuple[str, ...]  # top shared terms by contribution to the cosine, ties alphabetical
+
+
+class Corpus:
+    """TF-IDF model and inverted indexes over a fixed set of documents, built once."""
+
+    def __init__(self, docs: Iterable[Doc]) -> None:
+        self._docs: list[Doc] = sorted(docs, key=lambda d: d.id)
+        self._pos: dict[int, int] = {d.id: i for i, d in enumerate(self._docs)}
+        if len(self._pos) != len(self._docs):
+            raise ValueError("duplicate document ids")
+        counts: list[Counter[str]] = []
+        df: Counter[str] = Counter()
+        for doc in self._docs:
+            tf = Counter(tokenize(doc.title))
+            tf += tf  # title tokens count double
+            tf.update(tokenize(doc.text))
+            counts.append(tf)
+            df.update(tf.keys())
+        n = len(self._docs)
+        idf = {term: math.log((1 + n) / (1 + d)) + 1.0 for term, d in df.items()}
+        # Vectors are dicts built in sorted term order, so every sum over them is reproducible.
+        self._vectors: list[dict[str, float]] = []
+        self._post_ids: dict[str, list[int]] = {}
+        self._post_weights: dict[str, list[float]] = {}
+        for i, tf in enumerate(counts):
+            raw = {t: (1.0 + math.log(tf[t])) * idf[t] for t in sorted(tf)}
+            norm = math.sqrt(sum(w * w for w in raw.values()))
+            vector = {t: w / norm for t, w in raw.items()} if norm else {}
+            self._vectors.append(vector)
+            for term, weight in vector.items():
+                self._post_ids.setdefault(term, []).append(i)
+                self._post_weights.setdefault(term, []).append(weight)
+        self._topic_posts = self._label_postings(lambda d: d.topics)
+        self._type_posts = self._label_postings(lambda d: d.types)
+
+    def _label_postings(self, labels_of: Callable[[Doc], frozenset[str]]) -> dict[str, list[int]]:
+        posts: dict[str, list[int]] = {}
+        for i, doc in enumerate(self._docs):
+            for label in labels_of(doc):
+                posts.setdefault(label, []).append(i)
+        return posts
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def _index(self, doc_id: int) -> int:
+        try:
+            return self._pos[doc_id]
+        except KeyError:
+            raise KeyError(f"unknown document id {doc_id}") from None
+
+    def _cosine(self, i: int, j: int) -> float:
+        a, b = self._vectors[i], self._vectors[j]
+        # Same order (a's sorted terms) and operations as the accumulation in rank().
+        total = 0.0
+        for term, weight in a.items():
+            other = b.get(term)
+            if other is not None:
+                total = total + weight * other
+        return total
+
+    def _score(self, i: int, j: int, cosine: float) -> float:
+        a, b = self._docs[i], self._docs[j]
+        raw = W_TOPIC * len(a.topics & b.topics) + W_TYPE * len(a.types & b.types) + W_TEXT * cosine
+        return round(raw, SCORE_DIGITS)
+
+    def _match(self, i: int, j: int, score: float, pinned: bool) -> Match:
+        a, b = self._docs[i], self._docs[j]
+        va, vb = self._vectors[i], self._vectors[j]
+        products = [(round(w * vb[t], 12), t) for t, w in va.items() if t in vb]
+        top = sorted(products, key=lambda p: (-p[0], p[1]))[:MAX_TERMS]
+        return Match(
+            related_id=b.id,
+            score=score,
+            pinned=pinned,
+            shared_topics=tuple(sorted(a.topics & b.topics)),
+            shared_types=tuple(sorted(a.types & b.types)),
+            terms=tuple(t for _, t in top),
+        )
+
+    def rank(self, doc_id: int, limit: int = 4) -> list[Match]:
+        """Up to ``limit`` related publications: valid pins in pin order, then the best scores.
+
+        Unpinned candidates are ordered by score (desc), then newer ``published``, then lower id;
+        a score of 0 is never listed. Only documents sharing a term, topic or type are visited.
+        """
+        i = self._index(doc_id)
+        if limit <= 0:
+            return []
+        pins: list[int] = []
+        for pin in self._docs[i].pins:
+            j = self._pos.get(pin)
+            if j is not None and j != i and j not in pins:
+                pins.append(j)
+        pins = pins[:limit]
+        result = [self._match(i, j, self._score(i, j, self._cosine(i, j)), True) for j in pins]
+        room = limit - len(result)
+        if room <= 0:
+            return result
+
+        dots: dict[int, float] = {}
+        for term, weight in self._vectors[i].items():
+            for j, other in zip(self._post_ids[term], self._post_weights[term], strict=True):
+                dots[j] = dots.get(j, 0.0) + weight * other
+        candidates = set(dots)
+        doc = self._docs[i]
+        for label in doc.topics:
+            candidates.update(self._topic_posts[label])
+        for label in doc.types:
+            candidates.update(self._type_posts[label])
+        candidates.discard(i)
+        candidates.difference_update(pins)
+
+        scored: list[tuple[float, int, int, int]] = []
+        for j in candidates:
+            score = self._score(i, j, dots.get(j, 0.0))
+            if score > 0:
+                other = self._docs[j]
+                scored.append((-score, -other.published.toordinal(), other.id, j))
+        best = heapq.nsmallest(room, scored)
+        result.extend(self._match(i, j, -neg, False) for neg, _, _, j in best)
+        return result
+
+    def rank_all(self, limit: int = 4) -> dict[int, list[Match]]:
+        """The related list of every document, keyed by id (in id order)."""
+        return {doc.id: self.rank(doc.id, limit) for doc in self._docs}
+
+    def affected_by(self, doc_id: int) -> set[int]:
+        """Ids whose related lists may change when this document's content changes.
+
+        That is the document itself, every document sharing a topic, type or term with it, and
+        every document sharing a term with one of those term-sharers: a changed document changes
+        the IDF of its terms, hence the vector norm of every document containing one of them,
+        hence their cosine with anything they share a term with. Call it on the model before
+        and after the change and recompute the union. Adding or removing a document changes
+        ``N`` and so every IDF: recompute everything then.
+        """
+        i = self._index(doc_id)
+        doc = self._docs[i]
+        near: set[int] = {i}
+        for term in self._vectors[i]:
+            near.update(self._post_ids[term])
+        vocabulary: set[str] = set()
+        for j in near:
+            vocabulary.update(self._vectors[j])
+        affected = set(near)
+        for term in vocabulary:
+            affected.update(self._post_ids[term])
+        for label in doc.topics:
+            affected.update(self._topic_posts[label])
+        for label in doc.types:
+            affected.update(self._type_posts[label])
+        return {self._docs[j].id for j in affected}

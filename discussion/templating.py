@@ -1,0 +1,32 @@
+"""Template filters and the few globals the templates need."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+
+
+def long_date(value: date) -> str:
+    """USIP's date style: "Tuesday, January 30, 2024"."""
+    return f"{value:%A, %B} {value.day}, {value.year}"
+
+
+def comment_time(value: datetime) -> str:
+    """ "January 30, 2024, 3:04 PM UTC"."""
+    hour = value.hour % 12 or 12
+    return f"{value:%B} {value.day}, {value.year}, {hour}:{value:%M} {value:%p} UTC"
+
+
+def names(people: list) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    items = [p.name for p in people]
+    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def init_app(app: Flask) -> None:
+    """Register filters."""
+    app.add_template_filter(long_date)
+    app.add_template_filter(comment_time)
+    app.add_template_filter(names)
+    app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]

@@ -1,0 +1,19 @@
+"""What the site remembers of one visitor, in their signed session cookie."""
+
+from __future__ import annotations
+
+from flask import session
+
+_OWN = "own_comments"
+_KEEP = 20  # the most recent comment ids a visitor can see while pending
+
+
+def remember_comment(comment_id: int) -> None:
+    """Let this visitor see their own comment while it awaits moderation."""
+    session[_OWN] = [*session.get(_OWN, [])[-(_KEEP - 1) :], comment_id]
+
+
+def own_comment_ids() -> list[int]:
+    """Ids of the comments this visitor posted recently."""
+    ids = session.get(_OWN, [])
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
