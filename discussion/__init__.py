@@ -17,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
@@ -51,6 +52,6 @@ def _require_secret_key(app: Flask) -> None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
         return
     raise RuntimeError(
-        "No SECRET_KEY is set. Run `flask --app discussion setup` to write one into "
+        "No SECRET_KEY is set. Run `python -m discussion.quickstart` once to write one into "
         "instance/config.py, or set the FLASK_SECRET_KEY environment variable."
     )

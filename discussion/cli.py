@@ -44,16 +44,35 @@ def rerender_command() -> None:
 @click.command("refresh-related")
 def refresh_related_command() -> None:
     """Recompute every publication's related list."""
-    from sqlalchemy import select
-
-    from .models import Publication
-
-    count = publications.refresh_related(db.session.scalars(select(Publication.id)).all())
+    count = publications.refresh_related(publications.all_ids())
     db.session.commit()
     click.echo(f"Related lists recomputed: {count}.")
 
 
+@click.command("related")
+@click.argument("slug")
+def related_command(slug: str) -> None:
+    """Show a publication's related list and why each item is on it."""
+    publication = publications.by_slug(slug)
+    if publication is None:
+        raise click.ClickException(f"No publication with slug {slug!r}.")
+    click.echo(f"Related to {publication.slug}:")
+    click.echo("#  score   pinned  publication | shared topics | shared types | matching terms")
+    for entry in publications.related_entries(publication):
+        click.echo(
+            f"{entry.position + 1:<2} {entry.score:7.4f} {'pin' if entry.pinned else '-':<7} "
+            f"{entry.related.slug} | {', '.join(entry.shared_topics) or '-'} | "
+            f"{', '.join(entry.shared_types) or '-'} | {', '.join(entry.terms) or '-'}"
+        )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app."""
-    for command in (seed_command, import_seeds_command, rerender_command, refresh_related_command):
+    for command in (
+        seed_command,
+        import_seeds_command,
+        rerender_command,
+        refresh_related_command,
+        related_command,
+    ):
         app.cli.add_command(command)

@@ -87,7 +87,7 @@ def approved_counts(publication_ids: Iterable[int]) -> dict[int, int]:
         .where(Comment.publication_id.in_(ids), Comment.state == CommentState.APPROVED)
         .group_by(Comment.publication_id)
     )
-    return dict(rows.tuples().all())
+    return {publication_id: n for publication_id, n in rows}
 
 
 def thread(publication: Publication, *, page: int, per_page: int, max_depth: int) -> Thread:

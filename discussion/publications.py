@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +36,26 @@ class Filters:
     topic: Topic | None = None
 
 
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def is_slug(text: str) -> bool:
+    """Whether text can be a slug at all (so odd input never reaches the database)."""
+    return len(text) <= 200 and _SLUG.fullmatch(text) is not None
+
+
+def by_slug(slug: str) -> Publication | None:
+    """The publication with this slug, if any."""
+    if not is_slug(slug):
+        return None
+    return db.session.scalar(select(Publication).filter_by(slug=slug))
+
+
+def all_ids() -> list[int]:
+    """Every publication's id."""
+    return list(db.session.scalars(select(Publication.id)))
+
+
 def latest(limit: int) -> list[Publication]:
     """The newest publications."""
     return list(
@@ -49,6 +70,8 @@ def latest(limit: int) -> list[Publication]:
 def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | None:
     """Look up filter slugs; None when one names nothing (the caller answers 404)."""
     kind = topic = None
+    if not all(is_slug(s) for s in (type_slug, topic_slug) if s):
+        return None
     if type_slug:
         kind = db.session.scalar(select(PublicationType).filter_by(slug=type_slug))
         if kind is None:
@@ -117,7 +140,7 @@ def _author(name: str, bio: str | None) -> Author:
 
 def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
     """Create or update a publication from a seed record; returns it and whether it changed."""
-    publication = db.session.scalar(select(Publication).filter_by(slug=record["slug"]))
+    publication = by_slug(record["slug"])
     created = publication is None
     if publication is None:
         publication = Publication(slug=record["slug"])

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import select
 
 from . import comments, publications
-from .extensions import db
 from .forms import CommentForm
 from .models import Publication
 from .pages import page_arg
@@ -52,7 +50,7 @@ def article(slug: str) -> str:
 
 def get_publication(slug: str) -> Publication:
     """The publication with this slug, or 404."""
-    publication = db.session.scalar(select(Publication).filter_by(slug=slug))
+    publication = publications.by_slug(slug)
     if publication is None:
         abort(404)
     return publication

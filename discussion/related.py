@@ -16,6 +16,7 @@ and every iteration that feeds a float sum runs in a fixed (sorted) order.
 from __future__ import annotations
 
 import datetime
+import functools
 import heapq
 import math
 import re
@@ -23,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 # Weights. Topics are editors' deliberate tags, so one shared topic is the unit (1.0). Types
 # ("Analysis", "Question and Answer") are broad formats shared by large parts of the archive: a
@@ -35,6 +37,9 @@ W_TYPE = 0.5
 W_TEXT = 3.0
 
 SCORE_DIGITS = 4
+# Pruning slack: two rounding steps, so a pruned candidate can never tie the k-th best.
+_MARGIN = 2 * 10.0**-SCORE_DIGITS
+_FIRST_BUDGET = 4096  # postings walked before the first pruning check
 MAX_TERMS = 8
 MIN_TOKEN_LEN = 3
 
@@ -72,9 +77,10 @@ _TOKEN_RE = re.compile(r"(?<!\w)(?:[^\W\d_]\.){2,}|[^\W_]+(?:'[^\W_]+)*")
 
 def _fold(text: str) -> str:
     """Casefold, strip accents (NFKD minus combining marks) and unify apostrophes."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.casefold().translate(_APOSTROPHES)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.casefold().translate(_APOSTROPHES)
 
 
 def _stem(word: str) -> str:
@@ -103,21 +109,28 @@ def tokenize(text: str) -> list[str]:
     than 3 characters (including the pronoun "us") are dropped; stopwords are dropped; plurals
     of words over 4 letters are lightly stemmed ("tweets" -> "tweet", "policies" -> "policy").
     """
-    out: list[str] = []
-    for raw in _TOKEN_RE.findall(_fold(text)):
-        if raw.endswith("."):  # dotted abbreviation
-            word = raw.replace(".", "")
-            if word not in STOPWORDS:
-                out.append(word)
-            continue
-        word = raw[:-2] if raw.endswith("'s") else raw
-        word = word.replace("'", "")
-        if len(word) < MIN_TOKEN_LEN or word in STOPWORDS:
-            continue
-        word = _stem(word)
-        if word not in STOPWORDS:
-            out.append(word)
-    return out
+    return [term for term in map(_term, _TOKEN_RE.findall(_fold(text))) if term]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _term(raw: str) -> str:
+    """The index term of one folded raw token, or "" when it is dropped."""
+    if raw.endswith("."):  # dotted abbreviation
+        word = raw.replace(".", "")
+        return "" if word in STOPWORDS else word
+    word = raw[:-2] if raw.endswith("'s") else raw
+    word = word.replace("'", "")
+    if len(word) < MIN_TOKEN_LEN or word in STOPWORDS:
+        return ""
+    word = _stem(word)
+    return "" if word in STOPWORDS else word
+
+
+def _floor(scores: dict[int, float], room: int) -> float:
+    """Prune below this: the room-th best lower bound minus the rounding slack."""
+    if len(scores) < room:
+        return -math.inf
+    return heapq.nlargest(room, scores.values())[-1] - _MARGIN
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,8 @@ class Corpus:
             for term, weight in vector.items():
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
+        self._max_weight = {term: max(ws) for term, ws in self._post_weights.items()}
+        self._mean_terms = sum(map(len, self._vectors)) / max(1, n)
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
 
@@ -195,13 +210,15 @@ class Corpus:
             raise KeyError(f"unknown document id {doc_id}") from None
 
     def _cosine(self, i: int, j: int) -> float:
+        """Cosine of two documents, summed over shared terms in sorted order (symmetric)."""
         a, b = self._vectors[i], self._vectors[j]
-        # Same order (a's sorted terms) and operations as the accumulation in rank().
+        if len(b) < len(a):
+            a, b = b, a
         total = 0.0
         for term, weight in a.items():
             other = b.get(term)
             if other is not None:
-                total = total + weight * other
+                total += weight * other
         return total
 
     def _score(self, i: int, j: int, cosine: float) -> float:
@@ -243,28 +260,84 @@ class Corpus:
         if room <= 0:
             return result
 
-        dots: dict[int, float] = {}
-        for term, weight in self._vectors[i].items():
-            for j, other in zip(self._post_ids[term], self._post_weights[term], strict=True):
-                dots[j] = dots.get(j, 0.0) + weight * other
-        candidates = set(dots)
-        doc = self._docs[i]
-        for label in doc.topics:
-            candidates.update(self._topic_posts[label])
-        for label in doc.types:
-            candidates.update(self._type_posts[label])
-        candidates.discard(i)
-        candidates.difference_update(pins)
-
-        scored: list[tuple[float, int, int, int]] = []
-        for j in candidates:
-            score = self._score(i, j, dots.get(j, 0.0))
-            if score > 0:
-                other = self._docs[j]
-                scored.append((-score, -other.published.toordinal(), other.id, j))
-        best = heapq.nsmallest(room, scored)
-        result.extend(self._match(i, j, -neg, False) for neg, _, _, j in best)
+        best = self._best(i, room, exclude=set(pins))
+        result.extend(self._match(i, j, score, False) for score, j in best)
         return result
+
+    def _best(self, i: int, room: int, exclude: set[int]) -> list[tuple[float, int]]:
+        """The ``room`` best (score, index) candidates for document ``i``, best first.
+
+        Exact top-k with score bounds (MaxScore-like), so a query does not walk the long
+        postings of common terms for every document. Scores found on the way are only used to
+        prune; the candidates left at the end get the canonical score of ``_score``.
+        """
+        doc = self._docs[i]
+        query = self._vectors[i]
+        # Topic and type part of every score, by C-level counting over the label postings.
+        topic_hits = Counter(chain.from_iterable(self._topic_posts[t] for t in doc.topics))
+        type_hits = Counter(chain.from_iterable(self._type_posts[t] for t in doc.types))
+        offsets = {j: W_TOPIC * n for j, n in topic_hits.items()}
+        for j, n in type_hits.items():
+            offsets[j] = offsets.get(j, 0.0) + W_TYPE * n
+        skip = {*exclude, i}
+
+        # Rarest terms first; bounds[k] is the most that terms[k:] can still add to a score.
+        terms = sorted(query, key=lambda t: (len(self._post_ids[t]), t))
+        bounds = [0.0] * (len(terms) + 1)
+        for k in range(len(terms) - 1, -1, -1):
+            term = terms[k]
+            bounds[k] = bounds[k + 1] + W_TEXT * query[term] * self._max_weight[term]
+
+        # 1. Walk whole postings lists until no document not seen yet can reach the k-th best.
+        dots: dict[int, float] = {}
+        k, budget = 0, _FIRST_BUDGET
+        while True:
+            spent = 0
+            while k < len(terms) and spent < budget:
+                term, weight = terms[k], query[terms[k]]
+                ids = self._post_ids[term]
+                for j, other in zip(ids, self._post_weights[term], strict=True):
+                    dots[j] = dots.get(j, 0.0) + weight * other
+                spent += len(ids)
+                k += 1
+            lower = offsets.copy()
+            for j, dot in dots.items():
+                lower[j] = lower.get(j, 0.0) + W_TEXT * dot
+            for j in skip:
+                lower.pop(j, None)
+            floor = _floor(lower, room)
+            if k == len(terms) or floor > bounds[k]:
+                break
+            budget *= 2
+
+        # 2. Add the remaining terms to the surviving candidates only (by postings or by probing
+        #    their vectors, whichever is shorter), dropping those that can no longer make it.
+        alive = {j: low for j, low in lower.items() if low + bounds[k] >= floor}
+        for k in range(k, len(terms)):  # noqa: B020 - continues where step 1 stopped
+            term, weight = terms[k], W_TEXT * query[terms[k]]
+            ids = self._post_ids[term]
+            if len(ids) < len(alive):
+                for j, other in zip(ids, self._post_weights[term], strict=True):
+                    if j in alive:
+                        alive[j] += weight * other
+            else:
+                for j in alive:
+                    other = self._vectors[j].get(term)
+                    if other is not None:
+                        alive[j] += weight * other
+            floor = _floor(alive, room)
+            alive = {j: low for j, low in alive.items() if low + bounds[k + 1] >= floor}
+
+        # 3. Canonical scores for the candidates within rounding reach of the k-th best.
+        floor = _floor(alive, room)
+        scored: list[tuple[float, int, int, int]] = []
+        for j, approx in alive.items():
+            if approx >= floor:
+                score = self._score(i, j, self._cosine(i, j))
+                if score > 0:
+                    other = self._docs[j]
+                    scored.append((-score, -other.published.toordinal(), other.id, j))
+        return [(-neg, j) for neg, _, _, j in heapq.nsmallest(room, scored)]
 
     def rank_all(self, limit: int = 4) -> dict[int, list[Match]]:
         """The related list of every document, keyed by id (in id order)."""

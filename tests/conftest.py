@@ -1,0 +1,103 @@
+"""Fixtures: the app on each database backend, a client, factories, a query counter.
+
+Every test that uses ``app`` runs on SQLite and, when ``TEST_DATABASE_URL`` names a
+PostgreSQL database (``.ci/run`` sets it), again on PostgreSQL. The schema is made
+once per backend by the migrations; rows are deleted after each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, text
+
+from discussion import create_app, publications
+from discussion.extensions import db
+
+MIGRATIONS = str(Path(__file__).resolve().parents[1] / "discussion" / "migrations")
+PG_SKIP = (
+    "PostgreSQL run: set TEST_DATABASE_URL=postgresql+psycopg://… to run this backend "
+    "(.ci/run does)"
+)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database for one backend, shared by the session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    else:
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            pytest.skip(PG_SKIP)
+        _reset_postgres(url)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    """The app on a clean database."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seeded(app: Flask) -> Flask:
+    """The app with the seed content imported."""
+    publications.seed_content(Path(app.config["SEED_DATA_FILE"]))
+    db.session.commit()
+    return app
+
+
+class QueryCounter:
+    """Counts SQL statements sent while active."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(db.engine, "before_cursor_execute", counter)
