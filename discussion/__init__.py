@@ -29,18 +29,32 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _require_secret_key(app)
 
-    from . import cli, commenting, database, errors, reading, templating
-    from .extensions import csrf, db, migrate
+    from . import (
+        accounts,
+        auth,
+        cli,
+        commenting,
+        database,
+        errors,
+        moderating,
+        reading,
+        templating,
+    )
+    from .extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    accounts.init_app(app)
+    limiter.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     app.register_blueprint(reading.bp)
     app.register_blueprint(commenting.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(moderating.bp)
     return app
 
 

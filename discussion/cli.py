@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from . import comments, importer, publications
+from . import accounts, comments, importer, privacy, publications
 from .extensions import db
+from .models import Role
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -49,6 +50,39 @@ def refresh_related_command() -> None:
     click.echo(f"Related lists recomputed: {count}.")
 
 
+@click.command("create-moderator")
+@click.argument("name")
+@click.option("--password", help="Omit to be prompted (hidden, asked twice).")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.MODERATOR.value,
+    show_default=True,
+)
+def create_moderator_command(name: str, password: str | None, role: str) -> None:
+    """Create a moderator (or admin) account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.create_moderator(name, password, Role(role))
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {role} {name!r}.")
+
+
+@click.command("erase-personal-data")
+@click.option("--days", type=int, default=None, help="Keep this many days (default: config).")
+def erase_personal_data_command(days: int | None) -> None:
+    """Erase raw addresses and user agents older than the retention period."""
+    keep = days if days is not None else current_app.config["PERSONAL_DATA_DAYS"]
+    erased = privacy.erase_raw_data(keep)
+    db.session.commit()
+    click.echo(
+        f"Erased raw addresses and user agents from {erased} comments older than {keep} days."
+    )
+
+
 @click.command("related")
 @click.argument("slug")
 def related_command(slug: str) -> None:
@@ -74,5 +108,7 @@ def init_app(app: Flask) -> None:
         rerender_command,
         refresh_related_command,
         related_command,
+        create_moderator_command,
+        erase_personal_data_command,
     ):
         app.cli.add_command(command)

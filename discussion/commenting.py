@@ -1,16 +1,31 @@
-"""Posting comments: validate, store as pending, redirect (post/redirect/get)."""
+"""Readers' writes: posting comments, reporting them, and the poster's private status link."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from . import comments
-from .extensions import db
-from .forms import CommentForm
+from . import comments, moderation, settings
+from .extensions import db, limiter
+from .forms import ActionForm, CommentForm, ReportForm
+from .models import Comment, CommentState, utcnow
+from .privacy import keyed_hash
 from .reading import get_publication, render_article
-from .visitor import remember_comment
+from .visitor import remember_comment, visitor_id
 
 bp = Blueprint("commenting", __name__)
 
@@ -19,17 +34,29 @@ EXPIRED = (
     "Your comment was not posted: the form had expired or came from another site. "
     "Your text is still here; please send it again."
 )
+SLOW_DOWN = (
+    "Your comment was not posted: too many comments from your address in a short time. "
+    "Your text is still here; please wait a minute and send it again."
+)
 THANKS = "Thank you. Your comment awaits moderation; only you can see it until it is approved."
+PUBLISHED = "Thank you. Your comment is published."
+
+
+def _rule_settings() -> Any:
+    return settings.rule_settings(request.host.split(":")[0])
 
 
 @bp.post("/publications/<slug>/comments")
+@limiter.limit(lambda: current_app.config["RATELIMIT_COMMENTS"])
 def post(slug: str) -> Response | tuple[str, int]:
     publication = get_publication(slug)
     form = CommentForm(publication_id=publication.id)
-    if not publication.comments_open:
+    rule_settings = _rule_settings()
+    if not comments.is_open(publication, rule_settings, utcnow().date()):
         return render_article(publication, form, form_notice=CLOSED), 403
     if not form.validate_on_submit():
         return render_article(publication, form), 400
+    address = request.remote_addr or ""
     comment = comments.post_comment(
         publication,
         name=form.name.data or "",
@@ -37,16 +64,134 @@ def post(slug: str) -> Response | tuple[str, int]:
         body=form.body.data or "",
         parent_id=form.parent,
         honeypot=form.website.data,
+        origin=comments.Origin(
+            ip_hash=keyed_hash(address, current_app.config["SECRET_KEY"], "address"),
+            ip_address=address or None,
+            user_agent=request.user_agent.string or None,
+        ),
+        settings=rule_settings,
     )
     db.session.commit()
     remember_comment(comment.id)
-    flash(THANKS, "success")
-    return redirect(url_for("reading.article", slug=slug, _anchor="your-comments"), code=303)
+    if comment.state is CommentState.APPROVED:
+        flash(PUBLISHED, "success")
+        anchor = f"comment-{comment.id}"
+    else:  # rejected and spam look pending to the poster: no hint for spammers
+        flash(THANKS, "success")
+        anchor = "your-comments"
+    return redirect(url_for("reading.article", slug=slug, _anchor=anchor), code=303)
 
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(_error: CSRFError) -> tuple[str, int]:
     """A refused token still gives the reader back every character they typed."""
-    publication = get_publication(request.view_args["slug"] if request.view_args else "")
-    form = CommentForm(publication_id=publication.id)
-    return render_article(publication, form, form_notice=EXPIRED), 400
+    return _refused(EXPIRED, 400)
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(_error: TooManyRequests) -> tuple[str, int]:
+    """Rate limited: a 429 page that still holds the reader's text."""
+    return _refused(SLOW_DOWN, 429)
+
+
+def _refused(notice: str, status: int) -> tuple[str, int]:
+    args = request.view_args or {}
+    publication = get_publication(args.get("slug", ""))
+    if request.endpoint == "commenting.report":
+        return render_template(
+            "reading/report.html",
+            publication=publication,
+            comment=_reportable(publication.id, args.get("comment_id", 0)),
+            form=ReportForm(),
+            form_notice=notice,
+        ), status
+    return render_article(
+        publication, CommentForm(publication_id=publication.id), form_notice=notice
+    ), status
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+def _reportable(publication_id: int, comment_id: int) -> Comment:
+    comment = comments.replyable(comment_id, publication_id)
+    if comment is None:
+        abort(404)
+    return comment
+
+
+@bp.route("/publications/<slug>/comments/<int:comment_id>/report", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORTS"], methods=["POST"])
+def report(slug: str, comment_id: int) -> Any:
+    publication = get_publication(slug)
+    comment = _reportable(publication.id, comment_id)
+    form = ReportForm()
+    if form.validate_on_submit():
+        reporter = keyed_hash(visitor_id(), current_app.config["SECRET_KEY"], "reporter")
+        hide_after = settings.current()["reports_to_hide"]
+        if moderation.report(comment, reporter, form.reason.data or "", hide_after):
+            db.session.commit()
+            flash("Thank you. Moderators will review this comment.", "success")
+        else:
+            flash("You have already reported this comment; moderators will review it.", "info")
+        return redirect(
+            url_for("reading.article", slug=slug, _anchor=f"comment-{comment.id}"), code=303
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "reading/report.html", publication=publication, comment=comment, form=form
+    ), status
+
+
+# --- the poster's private status link ------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="comment-status")
+
+
+@bp.app_template_global()
+def comment_status_url(comment_id: int) -> str:
+    """A private, signed link to a comment's moderation status."""
+    return url_for("commenting.status", token=_serializer().dumps(comment_id), _external=True)
+
+
+def _from_token(token: str) -> Comment:
+    try:
+        comment_id = _serializer().loads(token)
+    except BadSignature:
+        abort(404)
+    comment = db.session.get(Comment, comment_id) if isinstance(comment_id, int) else None
+    if comment is None:
+        abort(404)
+    return comment
+
+
+@bp.get("/comments/status/<token>")
+def status(token: str) -> str:
+    comment = _from_token(token)
+    last = moderation.decisions([comment.id]).get(comment.id, [])
+    reason = next((d.reason for d in reversed(last) if d.reason), None)
+    return render_template(
+        "reading/status.html",
+        comment=comment,
+        reason=moderation.REJECT_REASONS.get(reason or ""),
+        form=ActionForm(),
+        token=token,
+    )
+
+
+@bp.post("/comments/status/<token>/withdraw")
+def withdraw(token: str) -> Response:
+    comment = _from_token(token)
+    form = ActionForm()
+    slug = comment.publication.slug
+    if not form.validate_on_submit():
+        flash("Your comment was not withdrawn: the form had expired. Please try again.", "error")
+        return redirect(url_for("commenting.status", token=token), code=303)
+    if not comments.withdraw(comment.id):
+        flash("Your comment was not withdrawn: it has already been moderated.", "error")
+        return redirect(url_for("commenting.status", token=token), code=303)
+    db.session.commit()
+    flash("Your comment was withdrawn and deleted.", "success")
+    return redirect(url_for("reading.article", slug=slug, _anchor="comments"), code=303)

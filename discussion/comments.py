@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 
-from . import sanitizer
+from . import rules, sanitizer
 from .extensions import db
-from .models import Comment, CommentState, Publication
+from .models import Comment, CommentState, Decision, Hold, Publication, utcnow
 
 
 @dataclass
@@ -39,8 +40,18 @@ def replyable(comment_id: int, publication_id: int) -> Comment | None:
             Comment.id == comment_id,
             Comment.publication_id == publication_id,
             Comment.state == CommentState.APPROVED,
+            ~Comment.hidden,
         )
     )
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a comment came from: what abuse rules may use, and for how long."""
+
+    ip_hash: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
 
 
 def post_comment(
@@ -51,30 +62,105 @@ def post_comment(
     email: str | None = None,
     parent_id: int | None = None,
     honeypot: str | None = None,
+    origin: Origin | None = None,
+    settings: rules.RuleSettings | None = None,
+    today: date | None = None,
 ) -> Comment:
-    """Store a reader's comment as pending (as spam when the honeypot was filled).
+    """Store a reader's comment in the state the moderation rules give it.
 
-    The text is kept exactly as typed and rendered to HTML once, here.
-    ``parent_id`` must already be checked with :func:`replyable`.
+    The text is kept exactly as typed and rendered to HTML once, here. Every rule
+    that held the comment is stored with it. ``parent_id`` must already be checked
+    with :func:`replyable`.
     """
+    email = email or None
+    origin = origin or Origin()
+    verdict = rules.evaluate(
+        rules.Submission(
+            body=body,
+            honeypot=bool(honeypot),
+            published=publication.published,
+            premoderation=publication.premoderation,
+            author_has_approved=_has_approved(email),
+            duplicate=_is_duplicate(body, email, origin.ip_hash),
+            today=today or utcnow().date(),
+        ),
+        settings or rules.RuleSettings(),
+    )
     root_id = None
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id)
-        root_id = parent.root_id or parent.id if parent else None
+        root_id = (parent.root_id or parent.id) if parent else None
     comment = Comment(
         publication_id=publication.id,
         parent_id=parent_id,
         root_id=root_id,
         name=name.strip(),
-        email=email or None,
+        email=email,
         body_text=body,
         body_html=sanitizer.render(body),
         sanitizer_version=sanitizer.SANITIZER_VERSION,
-        state=CommentState.SPAM if honeypot else CommentState.PENDING,
+        state=CommentState(verdict.state),
+        ip_hash=origin.ip_hash,
+        ip_address=origin.ip_address,
+        user_agent=(origin.user_agent or "")[:300] or None,
+        holds=[Hold(rule=h.rule, detail=h.detail, matches=list(h.matches)) for h in verdict.holds],
     )
     db.session.add(comment)
     db.session.flush()
+    if comment.state is not CommentState.PENDING:
+        db.session.add(
+            Decision(
+                comment_id=comment.id,
+                moderator_id=None,
+                from_state=CommentState.PENDING.value,
+                to_state=comment.state.value,
+                note="Decided by the moderation rules when posted.",
+            )
+        )
     return comment
+
+
+def _has_approved(email: str | None) -> bool:
+    if not email:
+        return False
+    return (
+        db.session.scalar(
+            select(Comment.id)
+            .where(Comment.email == email, Comment.state == CommentState.APPROVED)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _is_duplicate(body: str, email: str | None, ip_hash: str | None) -> bool:
+    """Same text from the same email or address within a day."""
+    same_author = [
+        c
+        for c in (
+            Comment.email == email if email else None,
+            Comment.ip_hash == ip_hash if ip_hash else None,
+        )
+        if c is not None
+    ]
+    if not same_author:
+        return False
+    since = utcnow() - timedelta(days=1)
+    return (
+        db.session.scalar(
+            select(Comment.id)
+            .where(Comment.body_text == body, Comment.created_at >= since, or_(*same_author))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def is_open(publication: Publication, settings: rules.RuleSettings, today: date) -> bool:
+    """Whether readers may comment: the publication's switch and the closing rule."""
+    return publication.comments_open and not rules.comments_closed(
+        publication.published, settings, today
+    )
 
 
 def approved_counts(publication_ids: Iterable[int]) -> dict[int, int]:
@@ -84,7 +170,11 @@ def approved_counts(publication_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(Comment.publication_id, func.count())
-        .where(Comment.publication_id.in_(ids), Comment.state == CommentState.APPROVED)
+        .where(
+            Comment.publication_id.in_(ids),
+            Comment.state == CommentState.APPROVED,
+            ~Comment.hidden,
+        )
         .group_by(Comment.publication_id)
     )
     return {publication_id: n for publication_id, n in rows}
@@ -96,7 +186,7 @@ def thread(publication: Publication, *, page: int, per_page: int, max_depth: int
     Replies nest up to ``max_depth`` levels; deeper replies sit at the last level.
     The number of queries does not depend on the number of comments.
     """
-    approved = Comment.state == CommentState.APPROVED
+    approved = (Comment.state == CommentState.APPROVED) & ~Comment.hidden
     roots_query = (
         select(Comment)
         .where(Comment.publication_id == publication.id, Comment.parent_id.is_(None), approved)
@@ -172,3 +262,11 @@ def rerender_all(batch_size: int = 500) -> int:
             comment.sanitizer_version = sanitizer.SANITIZER_VERSION
         last_id = batch[-1].id
         db.session.flush()
+
+
+def withdraw(comment_id: int) -> bool:
+    """Delete a comment its poster withdraws, only while it is pending (guarded in SQL)."""
+    result = db.session.execute(
+        delete(Comment).where(Comment.id == comment_id, Comment.state == CommentState.PENDING)
+    )
+    return result.rowcount == 1

@@ -31,3 +31,28 @@ SEED_DATA_FILE = str(Path(__file__).parent / "data" / "seed.json")
 SITE_NAME = "Discussion"
 # Closing line of every article, unless a publication has its own.
 COMMENT_INVITATION = "Tell us what you think by submitting a comment below."
+
+# Moderation rules: the defaults an admin can change in the UI (stored overrides win).
+MODERATION_PREMODERATION = True  # hold every comment; False: publish unless a rule holds it
+MODERATION_AUTO_APPROVE_KNOWN_AUTHORS = False
+MODERATION_MAX_LINKS = 2
+MODERATION_TRUSTED_DOMAINS: list[str] = []  # the site's own host is always trusted
+MODERATION_SUSPECT_WORDS: list[str] = []
+MODERATION_BANNED_WORDS: list[str] = []
+MODERATION_CLOSE_AFTER_DAYS: int | None = None
+MODERATION_MODERATE_AFTER_DAYS: int | None = None
+MODERATION_REPORTS_TO_HIDE = 3
+MODERATION_QUEUE_PAGE_SIZE = 25
+
+# Rate limits (Flask-Limiter). memory:// per process; redis://host:6379 to share.
+RATELIMIT_ENABLED = True
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = False
+RATELIMIT_COMMENTS = "5/minute;50/day"
+RATELIMIT_REPORTS = "10/minute;100/day"
+RATELIMIT_LOGIN_ADDRESS = "10/minute;50/hour"  # failed sign-ins from one address
+RATELIMIT_LOGIN_ACCOUNT = "5/minute;20/hour"  # failed sign-ins for one account
+
+# Raw addresses and user agents are erased after this many days
+# (`flask --app discussion erase-personal-data`, e.g. daily from cron).
+PERSONAL_DATA_DAYS = 30

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from . import comments
+from .moderation import REJECT_REASONS, REPORT_REASONS
 
 # C0 controls but tab, newline and carriage return; DEL; C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -76,3 +97,101 @@ class CommentForm(FlaskForm):
     def parent(self) -> int | None:
         """The validated parent comment id, if this is a reply."""
         return int(self.parent_id.data) if self.parent_id.data else None
+
+
+def _choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class LoginForm(FlaskForm):
+    """A moderator signing in."""
+
+    username = StringField(
+        "Username", validators=[DataRequired("Please enter your username."), Length(max=80)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Please enter your password."), Length(max=200)]
+    )
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A moderation button: CSRF, plus an optional reason and note when rejecting."""
+
+    reason = SelectField(
+        "Reason",
+        choices=_choices([("", "No reason given"), *REJECT_REASONS.items()]),
+        validate_choice=True,
+    )
+    note = TextAreaField("Note for the record", validators=[Optional(), Length(max=2000)])
+    next = HiddenField()
+
+
+class ReportForm(FlaskForm):
+    """A reader reporting a comment."""
+
+    reason = RadioField(
+        "Why are you reporting this comment?",
+        choices=_choices(REPORT_REASONS.items()),
+        validators=[DataRequired("Please choose a reason.")],
+    )
+
+
+class RulesForm(FlaskForm):
+    """An admin's moderation rules."""
+
+    premoderation = BooleanField("Hold every comment for moderation (pre-moderation)")
+    auto_approve_known_authors = BooleanField(
+        "Publish at once when the email already has an approved comment"
+    )
+    max_links = IntegerField(
+        "Hold comments with more than this many links",
+        validators=[InputRequired("Enter a number."), NumberRange(0, 100)],
+    )
+    trusted_domains = TextAreaField(
+        "Trusted domains (one per line; links to them are not counted)",
+        validators=[Length(max=20000)],
+    )
+    suspect_words = TextAreaField(
+        "Suspect words (hold for review; one per line)", validators=[Length(max=20000)]
+    )
+    banned_words = TextAreaField(
+        "Banned words (reject at once; one per line)", validators=[Length(max=20000)]
+    )
+    close_after_days = IntegerField(
+        "Close comments this many days after publication (empty: never)",
+        validators=[Optional(), NumberRange(1, 36500)],
+    )
+    moderate_after_days = IntegerField(
+        "Hold comments on publications older than this many days (empty: never)",
+        validators=[Optional(), NumberRange(1, 36500)],
+    )
+    reports_to_hide = IntegerField(
+        "Hide a comment after this many reader reports",
+        validators=[InputRequired("Enter a number."), NumberRange(1, 1000)],
+    )
+
+
+class PublicationRulesForm(FlaskForm):
+    """One publication's switches."""
+
+    comments_open = BooleanField("Comments open")
+    premoderation = SelectField(
+        "Pre-moderation",
+        choices=_choices(
+            [("", "Site setting"), ("on", "Hold every comment"), ("off", "Rules only")]
+        ),
+    )
+
+
+class AccountForm(FlaskForm):
+    """An admin creating a moderator account."""
+
+    username = StringField(
+        "Username", validators=[DataRequired("Please enter a username."), Length(max=80)]
+    )
+    password = PasswordField(
+        "Password (at least 10 characters)",
+        validators=[DataRequired("Please enter a password."), Length(min=10, max=200)],
+    )
+    role = SelectField("Role", choices=_choices([("moderator", "Moderator"), ("admin", "Admin")]))

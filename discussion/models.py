@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table, Text
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -97,6 +109,7 @@ class Publication(db.Model):
     image_caption: Mapped[str | None] = mapped_column(Text)
     invitation: Mapped[str | None] = mapped_column(Text)
     comments_open: Mapped[bool] = mapped_column(default=True)
+    premoderation: Mapped[bool | None] = mapped_column()  # None: the site-wide rule applies
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -152,7 +165,11 @@ class Comment(db.Model):
     """A reader's comment: the text as typed beside the HTML rendered from it."""
 
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_thread", "publication_id", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_comments_thread", "publication_id", "state", "created_at"),
+        Index("ix_comments_state_id", "state", "id"),  # queues, keyset by id
+        Index("ix_comments_email_state", "email", "state"),  # author history
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
     parent_id: Mapped[int | None] = mapped_column(
@@ -171,6 +188,99 @@ class Comment(db.Model):
         default=CommentState.PENDING,
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Abuse rules use a keyed hash of the address; the raw address and user agent are
+    # kept for a short time only (see the privacy task).
+    ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    open_reports: Mapped[int] = mapped_column(default=0)
+    hidden: Mapped[bool] = mapped_column(default=False)  # hidden by reports until a decision
 
     publication: Mapped[Publication] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    holds: Mapped[list[Hold]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Hold.id"
+    )
+
+
+class Role(enum.Enum):
+    """What a signed-in user may do."""
+
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class Moderator(UserMixin, db.Model):
+    """A person who moderates comments; admins also edit rules and accounts."""
+
+    __tablename__ = "moderators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        db.Enum(Role, name="moderator_role", values_callable=lambda e: [m.value for m in e]),
+        default=Role.MODERATOR,
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot sign in
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class Hold(db.Model):
+    """One rule that held (or rejected) a comment, and what it matched."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    matches: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Decision(db.Model):
+    """A change of a comment's state: who, when, from, to, why."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))  # None: rules
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    moderator: Mapped[Moderator | None] = relationship(lazy="joined")
+
+
+class Report(db.Model):
+    """A reader's report of an approved comment; one per reader per comment."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("comment_id", "reporter"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reporter: Mapped[str] = mapped_column(String(64))  # keyed hash of the reader's session
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved: Mapped[bool] = mapped_column(default=False)
+
+
+class Setting(db.Model):
+    """An admin's change to a moderation rule; absent keys take the configured default."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -26,15 +26,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
-# Weights. Topics are editors' deliberate tags, so one shared topic is the unit (1.0). Types
-# ("Analysis", "Question and Answer") are broad formats shared by large parts of the archive: a
-# weak hint, worth half a topic, enough to break near-ties but never to outvote a topic. The text
-# cosine lies in [0, 1] and two articles on the same story typically reach 0.2-0.5; W_TEXT = 3.0
-# puts such a pair level with one or two shared topics, and a near-duplicate (cosine ~ 1) ahead of
-# anything tags alone can give except three shared topics.
+# Weights. Topics are editors' deliberate tags: one shared topic is the unit (1.0). The text
+# cosine is in [0, 1]; on the seed content two articles on the same story (Khamenei rejecting U.S.
+# overtures) reach ~0.2, articles on the same region/theme 0.04-0.1, unrelated ones ~0.02. With
+# W_TEXT = 5.0 a same-story article is worth about one shared topic, and a near-duplicate beats
+# any tags but several topics. Types ("Analysis", "Article") are formats shared by large parts of
+# the archive: a weak hint, W_TYPE = 0.25 (a same-theme text match), so a shared format can break
+# near-ties but never lift an unrelated piece above a same-story one.
 W_TOPIC = 1.0
-W_TYPE = 0.5
-W_TEXT = 3.0
+W_TYPE = 0.25
+W_TEXT = 5.0
 
 SCORE_DIGITS = 4
 # Pruning slack: two rounding steps, so a pruned candidate can never tie the k-th best.
@@ -48,16 +49,16 @@ MIN_TOKEN_LEN = 3
 # abbreviations ("a.m.", "e.g.") are exempt from the length rule. Contractions appear without
 # their apostrophe ("don't" -> "dont").
 _STOPWORD_TEXT = """
-    about above across after again against all along also although among and another any
-    are around because been before being below between both but can cannot could did does
-    doing done down during each either else even ever every few for from further get gets got
-    had has have having her here hers herself him himself his how however into its itself just
-    least less like many more most much must myself neither nor not now off once one only onto
-    other others our ours ourselves out over own per rather said same say says shall she should
-    since some still such than that the their theirs them themselves then there these they
-    this those though through thus too toward towards under until upon very via was were what
-    whatever when where whether which while who whom whose why will with within without would
-    yet you your yours yourself yourselves
+    about above according across after again against all along also although among and another
+    any are around because been before being below between both but can cannot could did does
+    despite doing done down during each either else even ever every few for from further get
+    gets got had has have having her here hers herself him himself his how however including
+    into its itself just later least less like many more most much must myself neither nor not
+    now off once one only onto other others our ours ourselves out over own per rather said same
+    say says shall she should since some still such than that the their theirs them themselves
+    then there these they this those though through thus too toward towards under until upon
+    very via was were what whatever when where whether which while who whom whose why will with
+    within without would yet you your yours yourself yourselves
     dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt wont wouldnt cant couldnt
     shouldnt youre theyre youve theyve weve lets thats whats theres
     am pm eg ie etc
@@ -127,7 +128,7 @@ def _term(raw: str) -> str:
 
 
 def _floor(scores: dict[int, float], room: int) -> float:
-    """Prune below this: the room-th best lower bound minus the rounding slack."""
+    """Prune below this: the room-th best of these lower bounds minus the rounding slack."""
     if len(scores) < room:
         return -math.inf
     return heapq.nlargest(room, scores.values())[-1] - _MARGIN
@@ -189,7 +190,6 @@ class Corpus:
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
         self._max_weight = {term: max(ws) for term, ws in self._post_weights.items()}
-        self._mean_terms = sum(map(len, self._vectors)) / max(1, n)
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
 
@@ -267,9 +267,10 @@ class Corpus:
     def _best(self, i: int, room: int, exclude: set[int]) -> list[tuple[float, int]]:
         """The ``room`` best (score, index) candidates for document ``i``, best first.
 
-        Exact top-k with score bounds (MaxScore-like), so a query does not walk the long
-        postings of common terms for every document. Scores found on the way are only used to
-        prune; the candidates left at the end get the canonical score of ``_score``.
+        Exact top-k with score bounds (MaxScore-like), so a query need not walk the long postings
+        of common terms for every document. Partial sums found on the way only prune; the
+        candidates left at the end get the canonical score (``_score`` of ``_cosine``), so the
+        result equals a brute-force ranking.
         """
         doc = self._docs[i]
         query = self._vectors[i]
@@ -281,40 +282,42 @@ class Corpus:
             offsets[j] = offsets.get(j, 0.0) + W_TYPE * n
         skip = {*exclude, i}
 
-        # Rarest terms first; bounds[k] is the most that terms[k:] can still add to a score.
+        # Rarest terms first; bounds[n] is the most that terms[n:] can still add to a score.
         terms = sorted(query, key=lambda t: (len(self._post_ids[t]), t))
         bounds = [0.0] * (len(terms) + 1)
-        for k in range(len(terms) - 1, -1, -1):
-            term = terms[k]
-            bounds[k] = bounds[k + 1] + W_TEXT * query[term] * self._max_weight[term]
+        for n in range(len(terms) - 1, -1, -1):
+            term = terms[n]
+            bounds[n] = bounds[n + 1] + W_TEXT * query[term] * self._max_weight[term]
 
-        # 1. Walk whole postings lists until no document not seen yet can reach the k-th best.
+        # 1. Walk whole postings lists until no document not seen yet can reach the last place.
         dots: dict[int, float] = {}
-        k, budget = 0, _FIRST_BUDGET
+        walked, budget = 0, _FIRST_BUDGET
         while True:
             spent = 0
-            while k < len(terms) and spent < budget:
-                term, weight = terms[k], query[terms[k]]
+            while walked < len(terms) and spent < budget:
+                term, weight = terms[walked], query[terms[walked]]
                 ids = self._post_ids[term]
                 for j, other in zip(ids, self._post_weights[term], strict=True):
                     dots[j] = dots.get(j, 0.0) + weight * other
                 spent += len(ids)
-                k += 1
+                walked += 1
             lower = offsets.copy()
             for j, dot in dots.items():
                 lower[j] = lower.get(j, 0.0) + W_TEXT * dot
             for j in skip:
                 lower.pop(j, None)
             floor = _floor(lower, room)
-            if k == len(terms) or floor > bounds[k]:
+            if walked == len(terms) or floor > bounds[walked]:
                 break
             budget *= 2
 
         # 2. Add the remaining terms to the surviving candidates only (by postings or by probing
         #    their vectors, whichever is shorter), dropping those that can no longer make it.
-        alive = {j: low for j, low in lower.items() if low + bounds[k] >= floor}
-        for k in range(k, len(terms)):  # noqa: B020 - continues where step 1 stopped
-            term, weight = terms[k], W_TEXT * query[terms[k]]
+        #    Pruning costs a pass over the survivors, so it waits until as much other work.
+        alive = {j: low for j, low in lower.items() if low + bounds[walked] >= floor}
+        work = 0
+        for pos in range(walked, len(terms)):
+            term, weight = terms[pos], W_TEXT * query[terms[pos]]
             ids = self._post_ids[term]
             if len(ids) < len(alive):
                 for j, other in zip(ids, self._post_weights[term], strict=True):
@@ -325,10 +328,13 @@ class Corpus:
                     other = self._vectors[j].get(term)
                     if other is not None:
                         alive[j] += weight * other
-            floor = _floor(alive, room)
-            alive = {j: low for j, low in alive.items() if low + bounds[k + 1] >= floor}
+            work += min(len(ids), len(alive))
+            if work >= len(alive):
+                work = 0
+                floor = _floor(alive, room)
+                alive = {j: low for j, low in alive.items() if low + bounds[pos + 1] >= floor}
 
-        # 3. Canonical scores for the candidates within rounding reach of the k-th best.
+        # 3. Canonical scores for the candidates within rounding reach of the last place.
         floor = _floor(alive, room)
         scored: list[tuple[float, int, int, int]] = []
         for j, approx in alive.items():

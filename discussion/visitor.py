@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import session
 
 _OWN = "own_comments"
+_VISITOR = "visitor"
 _KEEP = 20  # the most recent comment ids a visitor can see while pending
 
 
@@ -17,3 +20,10 @@ def own_comment_ids() -> list[int]:
     """Ids of the comments this visitor posted recently."""
     ids = session.get(_OWN, [])
     return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+
+
+def visitor_id() -> str:
+    """A random id for this visitor's session, made on first need (one report per reader)."""
+    if not isinstance(session.get(_VISITOR), str):
+        session[_VISITOR] = secrets.token_urlsafe(16)
+    return session[_VISITOR]

@@ -7,19 +7,22 @@ once per backend by the migrations; rows are deleted after each test.
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 
-from discussion import create_app, publications
+from discussion import accounts, create_app, publications
 from discussion.extensions import db
+from discussion.models import Moderator, Role
+from tests.helpers import PASSWORD
 
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "discussion" / "migrations")
 PG_SKIP = (
@@ -34,6 +37,24 @@ def _reset_postgres(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own app context, ``g`` and database session, as in production.
+
+    Flask reuses an app context that is already pushed (the test's own), which would
+    share ``g`` and the session between requests. The test's session is committed
+    before each request and after it, so each side sees the other's writes.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            if has_app_context():
+                db.session.commit()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -54,9 +75,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    """The app on a clean database."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app on a clean database; rate limits only where a test asks for them."""
+    marker = request.node.get_closest_marker("config")
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_ENABLED": False,
+        **(marker.kwargs if marker else {}),
+    }
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.rollback()
@@ -101,3 +130,17 @@ def count_queries(app: Flask) -> Iterator[QueryCounter]:
     event.listen(db.engine, "before_cursor_execute", counter)
     yield counter
     event.remove(db.engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def moderator(app: Flask) -> Moderator:
+    moderator = accounts.create_moderator("mod", PASSWORD)
+    db.session.commit()
+    return moderator
+
+
+@pytest.fixture
+def admin(app: Flask) -> Moderator:
+    admin = accounts.create_moderator("chief", PASSWORD, Role.ADMIN)
+    db.session.commit()
+    return admin

@@ -13,6 +13,7 @@ from discussion import publications, sanitizer
 from discussion.extensions import db
 from discussion.models import Comment, CommentState, Publication
 
+PASSWORD = "correct horse battery"
 USIP = "khamenei-rejects-us-talks-on-twitter"
 WIRE = "iran-rejects-us-bid-to-coordinate-against-isis"
 
@@ -72,7 +73,7 @@ def make_comment(
 def csrf_token(client: FlaskClient, url: str) -> str:
     """The CSRF token from the form on a page, as a browser would send it."""
     page = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
 
@@ -83,3 +84,16 @@ def post_comment(client: FlaskClient, slug: str, **fields: str) -> Any:
     data.update(fields)
     data["csrf_token"] = csrf_token(client, f"/publications/{slug}")
     return client.post(f"/publications/{slug}/comments", data=data)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the login form."""
+    token = csrf_token(client, "/auth/login")
+    return client.post(
+        "/auth/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def queue_token(client: FlaskClient) -> str:
+    """A CSRF token from the moderation queue."""
+    return csrf_token(client, "/moderation/")

@@ -258,3 +258,4 @@ def downgrade():
     op.drop_table("publications")
     op.drop_table("authors")
     # ### end Alembic commands ###
+    sa.Enum(name="comment_state").drop(op.get_bind(), checkfirst=True)

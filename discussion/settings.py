@@ -1,0 +1,60 @@
+"""Moderation rule settings: configured defaults, overridden by an admin's stored choices."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Setting
+from .rules import RuleSettings
+
+# Setting name -> config key of its default.
+DEFAULTS = {
+    "premoderation": "MODERATION_PREMODERATION",
+    "auto_approve_known_authors": "MODERATION_AUTO_APPROVE_KNOWN_AUTHORS",
+    "max_links": "MODERATION_MAX_LINKS",
+    "trusted_domains": "MODERATION_TRUSTED_DOMAINS",
+    "suspect_words": "MODERATION_SUSPECT_WORDS",
+    "banned_words": "MODERATION_BANNED_WORDS",
+    "close_after_days": "MODERATION_CLOSE_AFTER_DAYS",
+    "moderate_after_days": "MODERATION_MODERATE_AFTER_DAYS",
+    "reports_to_hide": "MODERATION_REPORTS_TO_HIDE",
+}
+
+
+def current() -> dict[str, Any]:
+    """Every setting's value now: the stored override, else the configured default."""
+    values = {name: current_app.config[key] for name, key in DEFAULTS.items()}
+    for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFAULTS))):
+        values[row.key] = row.value
+    return values
+
+
+def rule_settings(site_host: str | None = None) -> RuleSettings:
+    """The settings the rules engine takes; the site's own host is always trusted."""
+    values = current()
+    trusted = [*values["trusted_domains"], *([site_host] if site_host else [])]
+    fields = {f.name for f in dataclasses.fields(RuleSettings)}
+    kwargs = {k: v for k, v in values.items() if k in fields}
+    kwargs.update(
+        trusted_domains=tuple(trusted),
+        suspect_words=tuple(values["suspect_words"]),
+        banned_words=tuple(values["banned_words"]),
+    )
+    return RuleSettings(**kwargs)
+
+
+def save(changes: dict[str, Any]) -> None:
+    """Store an admin's choices (only known settings)."""
+    for key, value in changes.items():
+        if key not in DEFAULTS:
+            raise KeyError(key)
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=value))
+        elif row.value != value:
+            row.value = value
