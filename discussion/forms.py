@@ -121,7 +121,7 @@ class ActionForm(FlaskForm):
     reason = SelectField(
         "Reason",
         choices=_choices([("", "No reason given"), *REJECT_REASONS.items()]),
-        validate_choice=True,
+        default="",
     )
     note = TextAreaField("Note for the record", validators=[Optional(), Length(max=2000)])
     next = HiddenField()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from . import comments, publications
+from . import comments, publications, settings
 from .forms import CommentForm
-from .models import Publication
+from .models import Publication, utcnow
 from .pages import page_arg
 from .visitor import own_comment_ids
 
@@ -70,9 +70,11 @@ def render_article(
     parent = None
     if form.parent_id.data and str(form.parent_id.data).isdigit():
         parent = comments.replyable(int(form.parent_id.data), publication.id)
+    rule_settings = settings.rule_settings(request.host.split(":")[0])
     return render_template(
         "reading/article.html",
         publication=publication,
+        comments_open=comments.is_open(publication, rule_settings, utcnow().date()),
         thread=thread,
         own_pending=comments.own_pending(publication, own_comment_ids()),
         form=form,

@@ -20,11 +20,12 @@ import functools
 import heapq
 import math
 import re
+import sys
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain
 
 # Weights. Topics are editors' deliberate tags: one shared topic is the unit (1.0). The text
 # cosine is in [0, 1]; on the seed content two articles on the same story (Khamenei rejecting U.S.
@@ -38,9 +39,15 @@ W_TYPE = 0.25
 W_TEXT = 5.0
 
 SCORE_DIGITS = 4
-# Pruning slack: two rounding steps, so a pruned candidate can never tie the k-th best.
+# Pruning slack: two rounding steps, so a pruned candidate can never tie the last place.
 _MARGIN = 2 * 10.0**-SCORE_DIGITS
-_FIRST_BUDGET = 4096  # postings walked before the first pruning check
+# Terms in at least 1/DENSE_FRACTION of the documents (and DENSE_MIN_DF) are also kept as packed
+# columns (see Corpus), up to DENSE_BUDGET bytes; FIXED_BITS is their fixed-point precision.
+DENSE_FRACTION = 32
+DENSE_MIN_DF = 32
+DENSE_BUDGET = 32 * 2**20
+FIXED_BITS = 24
+_FIXED = 1 << FIXED_BITS
 MAX_TERMS = 8
 MIN_TOKEN_LEN = 3
 
@@ -127,13 +134,6 @@ def _term(raw: str) -> str:
     return "" if word in STOPWORDS else word
 
 
-def _floor(scores: dict[int, float], room: int) -> float:
-    """Prune below this: the room-th best of these lower bounds minus the rounding slack."""
-    if len(scores) < room:
-        return -math.inf
-    return heapq.nlargest(room, scores.values())[-1] - _MARGIN
-
-
 @dataclass(frozen=True)
 class Doc:
     """One publication as the ranking sees it."""
@@ -189,9 +189,32 @@ class Corpus:
             for term, weight in vector.items():
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
-        self._max_weight = {term: max(ws) for term, ws in self._post_weights.items()}
+        self._columns = self._pack_columns(df)
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
+
+    def _pack_columns(self, df: Counter[str]) -> dict[str, int]:
+        """Packed columns of the most common terms: a walk over their long postings lists is
+        replaced by big-integer arithmetic, which CPython does in C.
+
+        The column of a term is one integer holding, in 64-bit field ``j``, the term's weight in
+        document ``j`` in fixed point (``FIXED_BITS``). ``sum(q_t * column_t)`` over a query's
+        terms then holds every document's dot product with the query, approximately (fields
+        cannot overflow: the products add up to at most ~2**(2 * FIXED_BITS + 1)).
+        """
+        n = len(self._docs)
+        threshold = max(DENSE_MIN_DF, n // DENSE_FRACTION)
+        room = DENSE_BUDGET // (8 * n) if n else 0
+        common = sorted((t for t, d in df.items() if d >= threshold), key=lambda t: (-df[t], t))
+        columns: dict[str, int] = {}
+        for term in common[:room]:
+            fields = array("Q", bytes(8 * n))
+            for j, weight in zip(self._post_ids[term], self._post_weights[term], strict=True):
+                fields[j] = round(weight * _FIXED)
+            if sys.byteorder == "big":
+                fields.byteswap()
+            columns[term] = int.from_bytes(fields.tobytes(), "little")
+        return columns
 
     def _label_postings(self, labels_of: Callable[[Doc], frozenset[str]]) -> dict[str, list[int]]:
         posts: dict[str, list[int]] = {}
@@ -267,78 +290,51 @@ class Corpus:
     def _best(self, i: int, room: int, exclude: set[int]) -> list[tuple[float, int]]:
         """The ``room`` best (score, index) candidates for document ``i``, best first.
 
-        Exact top-k with score bounds (MaxScore-like), so a query need not walk the long postings
-        of common terms for every document. Partial sums found on the way only prune; the
-        candidates left at the end get the canonical score (``_score`` of ``_cosine``), so the
-        result equals a brute-force ranking.
+        Dot products come from the short postings lists and the packed columns of common terms
+        (approximate to ~1e-7 per term); they only select the candidates within reach of the
+        last place, which then get the canonical score (``_score`` of ``_cosine``), so the result
+        equals a brute-force ranking.
         """
         doc = self._docs[i]
-        query = self._vectors[i]
-        # Topic and type part of every score, by C-level counting over the label postings.
-        topic_hits = Counter(chain.from_iterable(self._topic_posts[t] for t in doc.topics))
-        type_hits = Counter(chain.from_iterable(self._type_posts[t] for t in doc.types))
-        offsets = {j: W_TOPIC * n for j, n in topic_hits.items()}
-        for j, n in type_hits.items():
-            offsets[j] = offsets.get(j, 0.0) + W_TYPE * n
-        skip = {*exclude, i}
-
-        # Rarest terms first; bounds[n] is the most that terms[n:] can still add to a score.
-        terms = sorted(query, key=lambda t: (len(self._post_ids[t]), t))
-        bounds = [0.0] * (len(terms) + 1)
-        for n in range(len(terms) - 1, -1, -1):
-            term = terms[n]
-            bounds[n] = bounds[n + 1] + W_TEXT * query[term] * self._max_weight[term]
-
-        # 1. Walk whole postings lists until no document not seen yet can reach the last place.
         dots: dict[int, float] = {}
-        walked, budget = 0, _FIRST_BUDGET
-        while True:
-            spent = 0
-            while walked < len(terms) and spent < budget:
-                term, weight = terms[walked], query[terms[walked]]
-                ids = self._post_ids[term]
-                for j, other in zip(ids, self._post_weights[term], strict=True):
-                    dots[j] = dots.get(j, 0.0) + weight * other
-                spent += len(ids)
-                walked += 1
-            lower = offsets.copy()
-            for j, dot in dots.items():
-                lower[j] = lower.get(j, 0.0) + W_TEXT * dot
-            for j in skip:
-                lower.pop(j, None)
-            floor = _floor(lower, room)
-            if walked == len(terms) or floor > bounds[walked]:
-                break
-            budget *= 2
+        packed, packed_terms = 0, 0
+        for term, weight in self._vectors[i].items():
+            column = self._columns.get(term)
+            if column is not None:
+                packed += column * round(weight * _FIXED)
+                packed_terms += 1
+                continue
+            for j, other in zip(self._post_ids[term], self._post_weights[term], strict=True):
+                dots[j] = dots.get(j, 0.0) + weight * other
+        if packed:
+            fields = array("Q")
+            fields.frombytes(packed.to_bytes(8 * len(self._docs), "little"))
+            if sys.byteorder == "big":
+                fields.byteswap()
+            scale = 1.0 / (_FIXED * _FIXED)
+            for j, value in enumerate(fields):
+                if value:
+                    dots[j] = dots.get(j, 0.0) + value * scale
 
-        # 2. Add the remaining terms to the surviving candidates only (by postings or by probing
-        #    their vectors, whichever is shorter), dropping those that can no longer make it.
-        #    Pruning costs a pass over the survivors, so it waits until as much other work.
-        alive = {j: low for j, low in lower.items() if low + bounds[walked] >= floor}
-        work = 0
-        for pos in range(walked, len(terms)):
-            term, weight = terms[pos], W_TEXT * query[terms[pos]]
-            ids = self._post_ids[term]
-            if len(ids) < len(alive):
-                for j, other in zip(ids, self._post_weights[term], strict=True):
-                    if j in alive:
-                        alive[j] += weight * other
-            else:
-                for j in alive:
-                    other = self._vectors[j].get(term)
-                    if other is not None:
-                        alive[j] += weight * other
-            work += min(len(ids), len(alive))
-            if work >= len(alive):
-                work = 0
-                floor = _floor(alive, room)
-                alive = {j: low for j, low in alive.items() if low + bounds[pos + 1] >= floor}
-
-        # 3. Canonical scores for the candidates within rounding reach of the last place.
-        floor = _floor(alive, room)
+        approx = {j: W_TEXT * dot for j, dot in dots.items()}
+        # Topic and type part.
+        for label in doc.topics:
+            for j in self._topic_posts[label]:
+                approx[j] = approx.get(j, 0.0) + W_TOPIC
+        for label in doc.types:
+            for j in self._type_posts[label]:
+                approx[j] = approx.get(j, 0.0) + W_TYPE
+        for j in (*exclude, i):
+            approx.pop(j, None)
+        if len(approx) < room:
+            floor = -math.inf
+        else:
+            # Each packed term may be off by 2**-FIXED_BITS on either side of the comparison.
+            slack = _MARGIN + 2 * W_TEXT * packed_terms / _FIXED
+            floor = heapq.nlargest(room, approx.values())[-1] - slack
         scored: list[tuple[float, int, int, int]] = []
-        for j, approx in alive.items():
-            if approx >= floor:
+        for j, value in approx.items():
+            if value >= floor:
                 score = self._score(i, j, self._cosine(i, j))
                 if score > 0:
                     other = self._docs[j]

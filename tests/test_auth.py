@@ -88,8 +88,12 @@ def test_next_redirects_only_within_the_site(
 
 
 def test_anonymous_users_are_sent_to_sign_in(app: Flask, client: FlaskClient) -> None:
-    for url in ["/moderation/", "/moderation/rules", "/moderation/accounts",
-                "/moderation/publications"]:
+    for url in [
+        "/moderation/",
+        "/moderation/rules",
+        "/moderation/accounts",
+        "/moderation/publications",
+    ]:
         response = client.get(url)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/auth/login?next=")
@@ -111,8 +115,9 @@ def test_moderators_cannot_reach_admin_pages(
     assert other.get(url).status_code == 200
 
 
-@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="3/minute",
-                    RATELIMIT_LOGIN_ADDRESS="100/minute")
+@pytest.mark.config(
+    RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="3/minute", RATELIMIT_LOGIN_ADDRESS="100/minute"
+)
 def test_repeated_failures_for_an_account_are_refused_and_logged(
     app: Flask, client: FlaskClient, moderator, caplog
 ) -> None:
@@ -130,8 +135,9 @@ def test_repeated_failures_for_an_account_are_refused_and_logged(
     assert login(app.test_client(), "other").status_code == 303
 
 
-@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="100/minute",
-                    RATELIMIT_LOGIN_ADDRESS="3/minute")
+@pytest.mark.config(
+    RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="100/minute", RATELIMIT_LOGIN_ADDRESS="3/minute"
+)
 def test_repeated_failures_from_an_address_are_refused(
     app: Flask, client: FlaskClient, moderator
 ) -> None:
