@@ -38,10 +38,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         moderating,
         reading,
+        security,
         templating,
     )
     from .extensions import csrf, db, limiter, migrate
 
+    security.init_app(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))

@@ -56,3 +56,9 @@ RATELIMIT_LOGIN_ACCOUNT = "5/minute;20/hour"  # failed sign-ins for one account
 # Raw addresses and user agents are erased after this many days
 # (`flask --app discussion erase-personal-data`, e.g. daily from cron).
 PERSONAL_DATA_DAYS = 30
+
+# Cookies carry the Secure flag unless this is False; None means "on unless debugging
+# or testing". The quickstart, which serves plain http on 127.0.0.1, sets it False.
+SECURE_COOKIES: bool | None = None
+# Reverse proxies in front of the app (nginx: 1), so client addresses and https are known.
+PROXY_COUNT = 0

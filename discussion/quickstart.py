@@ -27,6 +27,8 @@ def ensure_secret_key() -> None:
     CONFIG.parent.mkdir(exist_ok=True)
     with CONFIG.open("a") as config:
         config.write(f"SECRET_KEY = {secrets.token_hex(32)!r}\n")
+        config.write("# Served over plain http on 127.0.0.1: cookies cannot be Secure-only.\n")
+        config.write("SECURE_COOKIES = False\n")
     CONFIG.chmod(0o600)
 
 

@@ -11,6 +11,10 @@ text, with sublinear term frequency ``1 + ln(tf)`` and smoothed inverse document
 ``ln((1 + N) / (1 + df)) + 1`` (``N`` documents, ``df`` documents containing the term). Scores are
 rounded to 4 decimals before anything compares them, so results never depend on float noise,
 and every iteration that feeds a float sum runs in a fixed (sorted) order.
+
+``Corpus`` builds the model and inverted indexes once; ``rank`` reads only the postings of the
+document's own terms, topics and types (common terms as packed big-integer columns), picks the
+candidates within reach of the top, and scores those exactly, as a brute-force ranking would.
 """
 
 from __future__ import annotations
@@ -194,13 +198,13 @@ class Corpus:
         self._type_posts = self._label_postings(lambda d: d.types)
 
     def _pack_columns(self, df: Counter[str]) -> dict[str, int]:
-        """Packed columns of the most common terms: a walk over their long postings lists is
-        replaced by big-integer arithmetic, which CPython does in C.
+        """Packed columns of the most common terms, whose long postings rank() would walk slowly.
 
         The column of a term is one integer holding, in 64-bit field ``j``, the term's weight in
         document ``j`` in fixed point (``FIXED_BITS``). ``sum(q_t * column_t)`` over a query's
-        terms then holds every document's dot product with the query, approximately (fields
-        cannot overflow: the products add up to at most ~2**(2 * FIXED_BITS + 1)).
+        terms then holds every document's dot product with the query, approximately, computed
+        by CPython's big-integer arithmetic in C (fields cannot overflow: the products add up
+        to at most ~2**(2 * FIXED_BITS + 1)).
         """
         n = len(self._docs)
         threshold = max(DENSE_MIN_DF, n // DENSE_FRACTION)
@@ -214,6 +218,7 @@ class Corpus:
             if sys.byteorder == "big":
                 fields.byteswap()
             columns[term] = int.from_bytes(fields.tobytes(), "little")
+            del self._post_weights[term]  # rank() reads the column instead
         return columns
 
     def _label_postings(self, labels_of: Callable[[Doc], frozenset[str]]) -> dict[str, list[int]]:
@@ -267,7 +272,8 @@ class Corpus:
         """Up to ``limit`` related publications: valid pins in pin order, then the best scores.
 
         Unpinned candidates are ordered by score (desc), then newer ``published``, then lower id;
-        a score of 0 is never listed. Only documents sharing a term, topic or type are visited.
+        a score of 0 is never listed. Only the postings of this document's own terms, topics and
+        types are read (those of common terms as packed columns).
         """
         i = self._index(doc_id)
         if limit <= 0:
@@ -317,11 +323,11 @@ class Corpus:
                     dots[j] = dots.get(j, 0.0) + value * scale
 
         approx = {j: W_TEXT * dot for j, dot in dots.items()}
-        # Topic and type part.
-        for label in doc.topics:
+        # Topic and type part (sorted: even these float sums run in a fixed order).
+        for label in sorted(doc.topics):
             for j in self._topic_posts[label]:
                 approx[j] = approx.get(j, 0.0) + W_TOPIC
-        for label in doc.types:
+        for label in sorted(doc.types):
             for j in self._type_posts[label]:
                 approx[j] = approx.get(j, 0.0) + W_TYPE
         for j in (*exclude, i):

@@ -423,7 +423,7 @@ def test_rank_agrees_with_brute_force_on_2000_synthetic_docs() -> None:
     rng = random.Random(20240130)
     syllables = ["ka", "lo", "mi", "ra", "ten", "vo", "dul", "pri", "sam", "gor", "bel", "nix"]
     vocabulary = sorted(
-        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 3))) for _ in range(500)}
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(3000)}
     )
     zipf = [1 / (rank + 1) for rank in range(len(vocabulary))]
     docs = []
