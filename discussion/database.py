@@ -1,22 +1,37 @@
-"""Engine settings per database: SQLite gets WAL, a busy timeout and foreign keys."""
+"""Engine settings per database.
+
+SQLite: WAL, a busy timeout and foreign keys; transactions begun by us (SQLAlchemy's
+recipe for pysqlite), IMMEDIATE unless serving a read request. A deferred transaction
+that reads and then writes fails at once with "database is locked" when another
+process committed in between (the busy timeout does not apply to that case), so
+several server processes posting at once would see errors.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .extensions import db
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    reading = has_request_context() and request.method in READ_METHODS
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:
@@ -25,3 +40,4 @@ def init_app(app: Flask) -> None:
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _configure_sqlite)
+            event.listen(engine, "begin", _begin_sqlite)

@@ -324,16 +324,17 @@ def test_bulk_refuses_without_a_choice(app: Flask, signed_in: FlaskClient) -> No
 
 def test_two_moderators_approving_at_once_apply_it_once(app: Flask, moderator) -> None:
     other = _other()
-    comment = make_comment(make_publication(), state=P)
+    comment_id = make_comment(make_publication(), state=P).id
+    moderator_ids = (moderator.id, other.id)
+    db.session.commit()  # the test's own transaction must not hold the database
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
     def approve(moderator_id: int) -> None:
         with app.app_context():
-            who = db.session.get(Moderator, moderator_id)
-            barrier.wait()
+            barrier.wait()  # both start together; neither holds the database while waiting
             try:
-                moderation.act(comment.id, "approve", who)
+                moderation.act(comment_id, "approve", db.session.get(Moderator, moderator_id))
                 db.session.commit()
                 outcomes.append("done")
             except moderation.Conflict:
@@ -342,12 +343,12 @@ def test_two_moderators_approving_at_once_apply_it_once(app: Flask, moderator) -
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=approve, args=(m,)) for m in (moderator.id, other.id)]
+    threads = [threading.Thread(target=approve, args=(m,)) for m in moderator_ids]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert sorted(outcomes) == ["conflict", "done"]
     db.session.expire_all()
-    assert state_of(comment.id) is A
+    assert state_of(comment_id) is A
     assert len(db.session.scalars(db.select(Decision)).all()) == 1
