@@ -60,14 +60,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+MIN_SECRET_LENGTH = 16
+
+
 def _require_secret_key(app: Flask) -> None:
-    """Refuse to run with no secret key unless debugging or testing."""
-    if app.config.get("SECRET_KEY"):
-        return
+    """Refuse to run without a real secret key unless debugging or testing."""
+    key = app.config.get("SECRET_KEY")
     if app.debug or app.testing:
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        if not key:
+            app.config["SECRET_KEY"] = secrets.token_hex(32)
         return
-    raise RuntimeError(
-        "No SECRET_KEY is set. Run `python -m discussion.quickstart` once to write one into "
-        "instance/config.py, or set the FLASK_SECRET_KEY environment variable."
-    )
+    if not key or len(str(key)) < MIN_SECRET_LENGTH:
+        raise RuntimeError(
+            f"No real SECRET_KEY is set (it needs at least {MIN_SECRET_LENGTH} random "
+            "characters). Run `python -m discussion.quickstart` once to write one into "
+            "instance/config.py, or set FLASK_SECRET_KEY, e.g. to the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )

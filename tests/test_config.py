@@ -21,10 +21,10 @@ def test_default_database_is_sqlite_in_instance() -> None:
 
 def test_flask_prefixed_environment_variables_configure_the_app(monkeypatch) -> None:
     monkeypatch.setenv("FLASK_SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://u@h/db")
-    monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment-long-enough")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
-    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SECRET_KEY"] == "from-the-environment-long-enough"
 
 
 def test_refuses_to_start_without_a_secret_outside_debug_and_testing(monkeypatch) -> None:
@@ -38,3 +38,10 @@ def test_testing_gets_a_random_secret_not_a_fixed_one() -> None:
     first = create_app({"TESTING": True}).config["SECRET_KEY"]
     second = create_app({"TESTING": True}).config["SECRET_KEY"]
     assert first and second and first != second
+
+
+@pytest.mark.parametrize("weak", ["dev", "changeme", "x" * 15])
+def test_refuses_a_placeholder_secret_outside_debug_and_testing(monkeypatch, weak: str) -> None:
+    monkeypatch.setenv("FLASK_SECRET_KEY", weak)
+    with pytest.raises(RuntimeError, match="at least 16"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
