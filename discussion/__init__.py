@@ -41,13 +41,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         security,
         templating,
     )
-    from .extensions import csrf, db, limiter, migrate
+    from .extensions import cache, csrf, db, limiter, migrate
 
     security.init_app(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    cache.init_app(app)
     accounts.init_app(app)
     limiter.init_app(app)
     errors.init_app(app)

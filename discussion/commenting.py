@@ -24,7 +24,7 @@ from .extensions import db, limiter
 from .forms import ActionForm, CommentForm, ReportForm
 from .models import Comment, CommentState, utcnow
 from .privacy import keyed_hash
-from .reading import get_publication, render_article
+from .reading import _rule_settings, get_publication, render_article
 from .visitor import remember_comment, visitor_id
 
 bp = Blueprint("commenting", __name__)
@@ -40,10 +40,6 @@ SLOW_DOWN = (
 )
 THANKS = "Thank you. Your comment awaits moderation; only you can see it until it is approved."
 PUBLISHED = "Thank you. Your comment is published."
-
-
-def _rule_settings() -> Any:
-    return settings.rule_settings(request.host.split(":")[0])
 
 
 @bp.post("/publications/<slug>/comments")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -9,7 +10,7 @@ from datetime import date, timedelta
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, or_, select
 
-from . import rules, sanitizer
+from . import publications, rules, sanitizer
 from .extensions import db
 from .models import Comment, CommentState, Decision, Hold, Publication, utcnow
 
@@ -81,7 +82,7 @@ def post_comment(
             published=publication.published,
             premoderation=publication.premoderation,
             author_has_approved=_has_approved(email),
-            duplicate=_is_duplicate(body, email, origin.ip_hash),
+            duplicate=_is_duplicate(body_hash(body), email, origin.ip_hash),
             today=today or utcnow().date(),
         ),
         settings or rules.RuleSettings(),
@@ -98,6 +99,7 @@ def post_comment(
         email=email,
         body_text=body,
         body_html=sanitizer.render(body),
+        body_hash=body_hash(body),
         sanitizer_version=sanitizer.SANITIZER_VERSION,
         state=CommentState(verdict.state),
         ip_hash=origin.ip_hash,
@@ -107,6 +109,8 @@ def post_comment(
     )
     db.session.add(comment)
     db.session.flush()
+    if comment.state is CommentState.APPROVED:
+        publications.touch([publication.id])
     if comment.state is not CommentState.PENDING:
         db.session.add(
             Decision(
@@ -133,7 +137,12 @@ def _has_approved(email: str | None) -> bool:
     )
 
 
-def _is_duplicate(body: str, email: str | None, ip_hash: str | None) -> bool:
+def body_hash(body: str) -> str:
+    """What the duplicate rule compares: a hash of the text as typed."""
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _is_duplicate(text_hash: str, email: str | None, ip_hash: str | None) -> bool:
     """Same text from the same email or address within a day."""
     same_author = [
         c
@@ -149,7 +158,7 @@ def _is_duplicate(body: str, email: str | None, ip_hash: str | None) -> bool:
     return (
         db.session.scalar(
             select(Comment.id)
-            .where(Comment.body_text == body, Comment.created_at >= since, or_(*same_author))
+            .where(Comment.body_hash == text_hash, Comment.created_at >= since, or_(*same_author))
             .limit(1)
         )
         is not None
@@ -258,6 +267,7 @@ def rerender_all(batch_size: int = 500) -> int:
             html = sanitizer.render(comment.body_text)
             if html != comment.body_html:
                 comment.body_html = html
+                publications.touch([comment.publication_id])
                 changed += 1
             comment.sanitizer_version = sanitizer.SANITIZER_VERSION
         last_id = batch[-1].id

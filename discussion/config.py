@@ -62,3 +62,13 @@ PERSONAL_DATA_DAYS = 30
 SECURE_COOKIES: bool | None = None
 # Reverse proxies in front of the app (nginx: 1), so client addresses and https are known.
 PROXY_COUNT = 0
+
+# Caches (Flask-Caching): in-process by default; "RedisCache" with CACHE_REDIS_URL to share.
+CACHE_TYPE = "SimpleCache"
+CACHE_DEFAULT_TIMEOUT = 600
+CACHE_THRESHOLD = 300  # SimpleCache entries per process (rendered pages of ~20-100 KB)
+SETTINGS_CACHE_SECONDS = 10  # how long another process may use moderation rules before a change
+
+# CSRF tokens are bound to the session; without a time limit a page kept by the browser
+# (and revalidated with its ETag) keeps a working form.
+WTF_CSRF_TIME_LIMIT = None

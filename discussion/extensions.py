@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to the app in ``create_app``."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,3 +33,4 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to moderate comments."
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address)
+cache = Cache()

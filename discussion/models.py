@@ -110,19 +110,21 @@ class Publication(db.Model):
     invitation: Mapped[str | None] = mapped_column(Text)
     comments_open: Mapped[bool] = mapped_column(default=True)
     premoderation: Mapped[bool | None] = mapped_column()  # None: the site-wide rule applies
+    # Bumped (in the same transaction) by every change that alters the public page, so
+    # cached pages keyed by it are never stale, in any process.
+    cache_version: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
+    # Loaded on access; lists of cards ask for them up front (publications.CARD_LOADING).
     bylines: Mapped[list[Byline]] = relationship(
-        order_by=Byline.position, cascade="all, delete-orphan", lazy="selectin"
+        order_by=Byline.position, cascade="all, delete-orphan"
     )
     types: Mapped[list[PublicationType]] = relationship(
-        secondary=publication_types, order_by=PublicationType.name, lazy="selectin"
+        secondary=publication_types, order_by=PublicationType.name
     )
-    topics: Mapped[list[Topic]] = relationship(
-        secondary=publication_topics, order_by=Topic.name, lazy="selectin"
-    )
+    topics: Mapped[list[Topic]] = relationship(secondary=publication_topics, order_by=Topic.name)
 
     @property
     def authors(self) -> list[Author]:
@@ -182,6 +184,7 @@ class Comment(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # duplicate rule
     sanitizer_version: Mapped[int]
     state: Mapped[CommentState] = mapped_column(
         db.Enum(CommentState, name="comment_state", values_callable=lambda e: [m.value for m in e]),
@@ -198,9 +201,7 @@ class Comment(db.Model):
 
     publication: Mapped[Publication] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
-    holds: Mapped[list[Hold]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="Hold.id"
-    )
+    holds: Mapped[list[Hold]] = relationship(cascade="all, delete-orphan", order_by="Hold.id")
 
 
 class Role(enum.Enum):

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from . import accounts, moderation, rules, settings
+from . import accounts, moderation, publications, rules, settings
 from .auth import admin_required, safe_next
 from .extensions import db
 from .forms import AccountForm, ActionForm, PublicationRulesForm, RulesForm
@@ -241,6 +241,7 @@ def publications_page() -> Any:
         if form.validate_on_submit():
             publication.comments_open = form.comments_open.data
             publication.premoderation = {"on": True, "off": False}.get(form.premoderation.data)
+            publications.touch([publication.id])
             db.session.commit()
             flash(f"Saved: {publication.title}.", "success")
         else:

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import rules
+from . import publications, rules
 from .extensions import db
 from .models import Comment, CommentState, Decision, Hold, Moderator, Report
 
@@ -93,7 +93,11 @@ def queue_page(query: QueueQuery, *, after: int | None = None, limit: int = 25) 
     if after is not None:
         stmt = stmt.where(Comment.id < after if query.newest_first else Comment.id > after)
     stmt = stmt.order_by(Comment.id.desc() if query.newest_first else Comment.id.asc())
-    stmt = stmt.options(selectinload(Comment.publication), selectinload(Comment.parent))
+    stmt = stmt.options(
+        selectinload(Comment.publication),
+        selectinload(Comment.parent),
+        selectinload(Comment.holds),
+    )
     rows = list(db.session.scalars(stmt.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -226,6 +230,7 @@ def _transition(
     )
     if result.rowcount != 1:
         raise Conflict("Someone else decided on that comment a moment ago.")
+    _touch_page_of(comment_id)
     if to_state is not A:
         _resolve_reports(comment_id)
     decision = Decision(
@@ -251,6 +256,7 @@ def _dismiss_reports(comment_id: int, moderator: Moderator, note: str | None) ->
     )
     if result.rowcount != 1:
         raise Conflict("That comment is already approved.")
+    _touch_page_of(comment_id)
     _resolve_reports(comment_id)
     decision = Decision(
         comment_id=comment_id,
@@ -262,6 +268,13 @@ def _dismiss_reports(comment_id: int, moderator: Moderator, note: str | None) ->
     db.session.add(decision)
     db.session.flush()
     return decision
+
+
+def _touch_page_of(comment_id: int) -> None:
+    publication_id = db.session.scalar(
+        select(Comment.publication_id).where(Comment.id == comment_id)
+    )
+    publications.touch([publication_id] if publication_id else [])
 
 
 def _resolve_reports(comment_id: int) -> None:
@@ -340,6 +353,7 @@ def report(comment: Comment, reporter: str, reason: str, hide_after: int) -> boo
         )
         .execution_options(synchronize_session="fetch")
     )
+    publications.touch([comment.publication_id])  # it may now be hidden
     return True
 
 

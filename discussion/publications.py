@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from . import importer, related
 from .extensions import db
@@ -25,6 +25,13 @@ from .models import (
     Topic,
     publication_topics,
     publication_types,
+)
+
+# What a publication card shows, loaded in three queries for any number of cards.
+CARD_LOADING = (
+    selectinload(Publication.bylines),
+    selectinload(Publication.types),
+    selectinload(Publication.topics),
 )
 
 
@@ -61,6 +68,7 @@ def latest(limit: int) -> list[Publication]:
     return list(
         db.session.scalars(
             select(Publication)
+            .options(*CARD_LOADING)
             .order_by(Publication.published.desc(), Publication.id.desc())
             .limit(limit)
         )
@@ -85,7 +93,11 @@ def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | 
 
 def index_page(filters: Filters, page: int, per_page: int) -> Pagination:
     """A page of publications, newest first, narrowed by type and topic."""
-    query = select(Publication).order_by(Publication.published.desc(), Publication.id.desc())
+    query = (
+        select(Publication)
+        .options(*CARD_LOADING)
+        .order_by(Publication.published.desc(), Publication.id.desc())
+    )
     if filters.type is not None:
         query = query.join(publication_types).where(publication_types.c.type_id == filters.type.id)
     if filters.topic is not None:
@@ -110,7 +122,11 @@ def related_entries(publication: Publication) -> list[RelatedPublication]:
     return list(
         db.session.scalars(
             select(RelatedPublication)
-            .options(joinedload(RelatedPublication.related))
+            .options(
+                joinedload(RelatedPublication.related).selectinload(Publication.bylines),
+                joinedload(RelatedPublication.related).selectinload(Publication.types),
+                joinedload(RelatedPublication.related).selectinload(Publication.topics),
+            )
             .where(RelatedPublication.publication_id == publication.id)
             .order_by(RelatedPublication.position)
         )
@@ -118,6 +134,18 @@ def related_entries(publication: Publication) -> list[RelatedPublication]:
 
 
 # --- writing -----------------------------------------------------------------
+
+
+def touch(publication_ids: Iterable[int]) -> None:
+    """Mark publications' public pages as changed (new cache version), in this transaction."""
+    ids = sorted(set(publication_ids))
+    if ids:
+        db.session.execute(
+            update(Publication)
+            .where(Publication.id.in_(ids))
+            .values(cache_version=Publication.cache_version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _named(model: type[PublicationType] | type[Topic], name: str) -> Any:
@@ -247,7 +275,7 @@ def corpus() -> related.Corpus:
     pins: dict[int, list[int]] = {}
     for pin in db.session.scalars(select(Pin).order_by(Pin.publication_id, Pin.position)):
         pins.setdefault(pin.publication_id, []).append(pin.related_id)
-    publications = db.session.scalars(select(Publication))
+    publications = db.session.scalars(select(Publication).options(*CARD_LOADING))
     return related.Corpus(_doc(p, tuple(pins.get(p.id, ()))) for p in publications)
 
 
@@ -268,6 +296,7 @@ def refresh_related(changed_ids: Iterable[int], limit: int = 4) -> int:
 
 def store_related(publication_id: int, matches: list[related.Match]) -> None:
     """Replace one publication's stored related list."""
+    touch([publication_id])
     db.session.execute(
         delete(RelatedPublication).where(RelatedPublication.publication_id == publication_id)
     )

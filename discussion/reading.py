@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+import hashlib
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    session,
+)
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from . import comments, publications, settings
+from .extensions import cache
 from .forms import CommentForm
 from .models import Publication, utcnow
 from .pages import page_arg
@@ -39,13 +55,55 @@ def index() -> str:
 
 
 @bp.get("/publications/<slug>")
-def article(slug: str) -> str:
+def article(slug: str) -> Response | str:
     publication = get_publication(slug)
+    if _is_plain_visit():
+        return _cached_article(publication)
     form = CommentForm(publication_id=publication.id)
     reply_to = request.args.get("reply_to", "")
     if reply_to.isdigit() and comments.replyable(int(reply_to), publication.id):
         form.parent_id.data = reply_to
     return render_article(publication, form)
+
+
+# The page most readers get is the same for all of them but for the CSRF token, so it
+# is rendered once per cache version with this slot where the token goes.
+_TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def _is_plain_visit() -> bool:
+    """A reader with nothing of their own on the page: no notice, no pending comment,
+    no reply in progress, not signed in."""
+    return (
+        "reply_to" not in request.args
+        and not own_comment_ids()
+        and not session.get("_flashes")
+        and not current_user.is_authenticated
+    )
+
+
+def _cached_article(publication: Publication) -> Response:
+    """The article page from the cache (keyed by the publication's cache version), with
+    this visitor's CSRF token; 304 when their copy is current."""
+    page = page_arg()
+    open_now = comments.is_open(publication, _rule_settings(), utcnow().date())
+    key = f"article/{publication.id}/{publication.cache_version}/{page}/{int(open_now)}"
+    html = cache.get(key)
+    if html is None:
+        form = CommentForm(publication_id=publication.id)
+        form.csrf_token.current_token = _TOKEN_SLOT
+        html = render_article(publication, form)
+        cache.set(key, html)
+    token = generate_csrf()
+    response = make_response(html.replace(_TOKEN_SLOT, token, 1))
+    response.set_etag(hashlib.sha256(f"{key}/{session.get('csrf_token')}".encode()).hexdigest())
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def _rule_settings() -> Any:
+    return settings.rule_settings(request.host.split(":")[0])
 
 
 def get_publication(slug: str) -> Publication:
@@ -70,11 +128,10 @@ def render_article(
     parent = None
     if form.parent_id.data and str(form.parent_id.data).isdigit():
         parent = comments.replyable(int(form.parent_id.data), publication.id)
-    rule_settings = settings.rule_settings(request.host.split(":")[0])
     return render_template(
         "reading/article.html",
         publication=publication,
-        comments_open=comments.is_open(publication, rule_settings, utcnow().date()),
+        comments_open=comments.is_open(publication, _rule_settings(), utcnow().date()),
         thread=thread,
         own_pending=comments.own_pending(publication, own_comment_ids()),
         form=form,

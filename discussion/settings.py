@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from .extensions import db
+from .extensions import cache, db
 from .models import Setting
 from .rules import RuleSettings
 
@@ -26,11 +26,23 @@ DEFAULTS = {
 }
 
 
+_CACHE_KEY = "moderation-settings"
+
+
 def current() -> dict[str, Any]:
-    """Every setting's value now: the stored override, else the configured default."""
+    """Every setting's value now: the stored override, else the configured default.
+
+    Cached for SETTINGS_CACHE_SECONDS; this process sees its own changes at once.
+    """
+    stored = cache.get(_CACHE_KEY)
+    if stored is None:
+        stored = {
+            row.key: row.value
+            for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFAULTS)))
+        }
+        cache.set(_CACHE_KEY, stored, timeout=current_app.config["SETTINGS_CACHE_SECONDS"])
     values = {name: current_app.config[key] for name, key in DEFAULTS.items()}
-    for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFAULTS))):
-        values[row.key] = row.value
+    values.update(stored)
     return values
 
 
@@ -58,3 +70,4 @@ def save(changes: dict[str, Any]) -> None:
             db.session.add(Setting(key=key, value=value))
         elif row.value != value:
             row.value = value
+    cache.delete(_CACHE_KEY)
