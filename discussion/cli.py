@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from . import accounts, comments, importer, privacy, publications
+from . import accounts, comments, demo, importer, privacy, publications
+from . import publications as publications_service
 from .extensions import db
 from .models import Role
 
@@ -83,6 +84,28 @@ def erase_personal_data_command(days: int | None) -> None:
     )
 
 
+@click.command("demo-data")
+@click.option("--publications", type=click.IntRange(0), default=1000, show_default=True)
+@click.option("--comments", type=click.IntRange(0), default=10000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option(
+    "--related/--no-related",
+    default=False,
+    show_default=True,
+    help="Also compute every related list (slow at 10,000 publications).",
+)
+def demo_data_command(publications: int, comments: int, seed: int, related: bool) -> None:
+    """Add synthetic publications and comments, for benchmarks and demos."""
+    with click.progressbar(length=publications + comments, label="Generating") as bar:
+        demo.generate(publications, comments, seed=seed, progress=bar.update)
+        db.session.commit()
+    if related:
+        count = publications_service.refresh_related(publications_service.all_ids())
+        db.session.commit()
+        click.echo(f"Related lists computed: {count}.")
+    click.echo(f"Added {publications} publications and {comments} comments.")
+
+
 @click.command("related")
 @click.argument("slug")
 def related_command(slug: str) -> None:
@@ -110,5 +133,6 @@ def init_app(app: Flask) -> None:
         related_command,
         create_moderator_command,
         erase_personal_data_command,
+        demo_data_command,
     ):
         app.cli.add_command(command)

@@ -170,6 +170,7 @@ class Comment(db.Model):
     __table_args__ = (
         Index("ix_comments_thread", "publication_id", "state", "created_at"),
         Index("ix_comments_state_id", "state", "id"),  # queues, keyset by id
+        Index("ix_comments_state_reports", "state", "open_reports"),  # the Reported tab
         Index("ix_comments_email_state", "email", "state"),  # author history
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -81,7 +81,7 @@ def queue() -> str:
         undoable={i for i, ds in decisions.items() if any(d.from_state != d.to_state for d in ds)},
         reports=moderation.open_reports(ids),
         highlighted={c.id: _highlight(c, rule_settings) for c in page.comments},
-        publications=db.session.scalars(select(Publication).order_by(Publication.title)).all(),
+        publications=moderation.busiest_publications(query),
         action_form=ActionForm(),
         reasons=moderation.REJECT_REASONS,
         report_reasons=moderation.REPORT_REASONS,

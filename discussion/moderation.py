@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import publications, rules
-from .extensions import db
-from .models import Comment, CommentState, Decision, Hold, Moderator, Report
+from .extensions import cache, db
+from .models import Comment, CommentState, Decision, Hold, Moderator, Publication, Report
 
 P, A, R, S = (CommentState.PENDING, CommentState.APPROVED, CommentState.REJECTED, CommentState.SPAM)
 
@@ -105,22 +105,53 @@ def queue_page(query: QueueQuery, *, after: int | None = None, limit: int = 25) 
 
 
 def counts(query: QueueQuery) -> dict[str, int]:
-    """How many comments each tab holds, under the same publication and search filters."""
-    stmt = _filtered(
-        query,
-        select(
-            Comment.state,
-            func.count(),
-            func.sum(case((Comment.open_reports > 0, 1), else_=0)),
-        ),
-    ).group_by(Comment.state)
-    result = dict.fromkeys(QUEUES, 0)
-    for state, n, reported in db.session.execute(stmt):
-        result[state.value] = n
-        result["all"] += n
-        if state is A:
-            result["reported"] = int(reported or 0)
+    """How many comments each tab holds, under the same publication and search filters.
+
+    One count per tab: each can use an index on the state (a single GROUP BY has to
+    read the whole table).
+    """
+    result = {}
+    for status in QUEUES:
+        stmt = _filtered(query, select(func.count()).select_from(Comment))
+        condition = _status_filter(status)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        result[status] = db.session.scalar(stmt) or 0
     return result
+
+
+def busiest_publications(query: QueueQuery, limit: int = 30) -> list[tuple[int, str, int]]:
+    """The publications with most comments in this tab: (id, title, count), for the filter.
+
+    Counting per publication reads every comment of the tab, so the list is cached for a
+    minute: it only orders a menu.
+    """
+    key = f"busiest-publications/{query.status}/{limit}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = _busiest(query.status, limit)
+        cache.set(key, counts, timeout=60)
+    counts = dict(counts)
+    if query.publication_id is not None:
+        counts.setdefault(query.publication_id, 0)
+    titles = dict(
+        db.session.execute(
+            select(Publication.id, Publication.title).where(Publication.id.in_(list(counts)))
+        ).all()
+    )
+    return sorted(
+        ((pid, titles[pid], n) for pid, n in counts.items() if pid in titles),
+        key=lambda row: (-row[2], row[1]),
+    )
+
+
+def _busiest(status: str, limit: int) -> dict[int, int]:
+    stmt = select(Comment.publication_id, func.count().label("n"))
+    condition = _status_filter(status)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    top = stmt.group_by(Comment.publication_id).order_by(func.count().desc()).limit(limit)
+    return {publication_id: n for publication_id, n in db.session.execute(top)}
 
 
 def pending_count() -> int:

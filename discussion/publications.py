@@ -9,8 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from . import importer, related
@@ -26,6 +25,7 @@ from .models import (
     publication_topics,
     publication_types,
 )
+from .pages import Page
 
 # What a publication card shows, loaded in three queries for any number of cards.
 CARD_LOADING = (
@@ -91,20 +91,29 @@ def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | 
     return Filters(kind, topic)
 
 
-def index_page(filters: Filters, page: int, per_page: int) -> Pagination:
+def index_page(filters: Filters, page: int, per_page: int) -> Page:
     """A page of publications, newest first, narrowed by type and topic."""
-    query = (
-        select(Publication)
-        .options(*CARD_LOADING)
+
+    def narrowed(stmt: Select) -> Select:
+        if filters.type is not None:
+            stmt = stmt.join(publication_types).where(
+                publication_types.c.type_id == filters.type.id
+            )
+        if filters.topic is not None:
+            stmt = stmt.join(publication_topics).where(
+                publication_topics.c.topic_id == filters.topic.id
+            )
+        return stmt
+
+    ids = narrowed(select(Publication.id)).subquery()
+    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    items = db.session.scalars(
+        narrowed(select(Publication).options(*CARD_LOADING))
         .order_by(Publication.published.desc(), Publication.id.desc())
-    )
-    if filters.type is not None:
-        query = query.join(publication_types).where(publication_types.c.type_id == filters.type.id)
-    if filters.topic is not None:
-        query = query.join(publication_topics).where(
-            publication_topics.c.topic_id == filters.topic.id
-        )
-    return db.paginate(query, page=page, per_page=per_page, max_per_page=per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), page, per_page, total)
 
 
 def all_types() -> list[PublicationType]:

@@ -44,6 +44,8 @@ def index() -> str:
     pages = publications.index_page(
         filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"]
     )
+    if pages.page > pages.pages:
+        abort(404)
     return render_template(
         "reading/index.html",
         pages=pages,

@@ -13,6 +13,7 @@ from discussion.extensions import db
 from discussion.models import (
     Author,
     Comment,
+    CommentState,
     Pin,
     Publication,
     PublicationType,
@@ -142,3 +143,20 @@ def test_import_seeds_rebuilds_the_committed_data_file(tmp_path: Path, monkeypat
     assert result.exit_code == 0, result.output
     committed = Path(__file__).resolve().parents[1] / "discussion" / "data" / "seed.json"
     assert target.read_text() == committed.read_text()
+
+
+def test_demo_data_makes_the_benchmark_content(app: Flask, runner) -> None:
+    result = runner.invoke(args=["demo-data", "--publications", "6", "--comments", "2300"])
+    assert result.exit_code == 0, result.output
+    assert "Added 6 publications and 2300 comments." in result.output
+    for n in (0, 20, 200, 2000):
+        publication = db.session.scalar(select(Publication).filter_by(slug=f"demo-comments-{n}"))
+        approved = db.session.scalar(
+            select(func.count()).where(
+                Comment.publication_id == publication.id, Comment.state == CommentState.APPROVED
+            )
+        )
+        assert approved == n
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 2300
+    states = set(db.session.scalars(select(Comment.state).distinct()))
+    assert states == set(CommentState)

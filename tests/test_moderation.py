@@ -352,3 +352,24 @@ def test_two_moderators_approving_at_once_apply_it_once(app: Flask, moderator) -
     db.session.expire_all()
     assert state_of(comment_id) is A
     assert len(db.session.scalars(db.select(Decision)).all()) == 1
+
+
+def test_queue_queries_do_not_grow_with_the_page(
+    app: Flask, signed_in: FlaskClient, count_queries
+) -> None:
+    def queries() -> int:
+        signed_in.get("/moderation/")  # warm caches
+        count_queries.count = 0
+        assert signed_in.get("/moderation/").status_code == 200
+        return count_queries.count
+
+    publication = make_publication()
+    make_comment(publication, state=P, email="a@example.org")
+    few = queries()
+    for i in range(20):
+        comment = make_comment(
+            make_publication(), state=P, email=f"r{i}@example.org", parent=None, minutes=i
+        )
+        comment.holds = [Hold(rule="links", detail="3 links", matches=[])]
+    db.session.commit()
+    assert queries() == few
