@@ -46,7 +46,7 @@ def rerender_command() -> None:
 @click.command("refresh-related")
 def refresh_related_command() -> None:
     """Recompute every publication's related list."""
-    count = publications.refresh_related(publications.all_ids())
+    count = publications.refresh_all_related()
     db.session.commit()
     click.echo(f"Related lists recomputed: {count}.")
 
@@ -100,7 +100,7 @@ def demo_data_command(publications: int, comments: int, seed: int, related: bool
         demo.generate(publications, comments, seed=seed, progress=bar.update)
         db.session.commit()
     if related:
-        count = publications_service.refresh_related(publications_service.all_ids())
+        count = publications_service.refresh_all_related()
         db.session.commit()
         click.echo(f"Related lists computed: {count}.")
     click.echo(f"Added {publications} publications and {comments} comments.")

@@ -58,11 +58,6 @@ def by_slug(slug: str) -> Publication | None:
     return db.session.scalar(select(Publication).filter_by(slug=slug))
 
 
-def all_ids() -> list[int]:
-    """Every publication's id."""
-    return list(db.session.scalars(select(Publication.id)))
-
-
 def latest(limit: int) -> list[Publication]:
     """The newest publications."""
     return list(
@@ -259,7 +254,7 @@ def import_records(records: list[dict[str, Any]]) -> int:
             changed_ids.add(publication.id)
     db.session.flush()
     if changed_ids:
-        refresh_related(changed_ids)
+        refresh_all_related()
     return len(changed_ids)
 
 
@@ -288,19 +283,42 @@ def corpus() -> related.Corpus:
     return related.Corpus(_doc(p, tuple(pins.get(p.id, ()))) for p in publications)
 
 
-def refresh_related(changed_ids: Iterable[int], limit: int = 4) -> int:
-    """Recompute and store the related lists that a change of these publications can affect.
+NEIGHBOURS = 50  # a changed publication's closest publications whose lists are recomputed
 
-    Returns how many lists were rewritten.
+
+def refresh_related(changed_ids: Iterable[int], limit: int = 4) -> int:
+    """Recompute and store the related lists a change of these publications touches.
+
+    That is each changed publication's own list, the lists that show it now, and the
+    lists of its closest publications (similarity is symmetric, so those are the lists
+    it can enter). A change also shifts term weights slightly everywhere; that drift
+    is left to ``refresh_all_related`` (the ``refresh-related`` command), which the
+    seed import uses. Returns how many lists were rewritten.
     """
     model = corpus()
-    targets: set[int] = set()
-    for publication_id in changed_ids:
-        targets.add(publication_id)
-        targets |= model.affected_by(publication_id)
+    changed = set(changed_ids)
+    targets = set(changed)
+    for publication_id in changed:
+        targets.update(
+            db.session.scalars(
+                select(RelatedPublication.publication_id).where(
+                    RelatedPublication.related_id == publication_id
+                )
+            )
+        )
+        targets.update(m.related_id for m in model.rank(publication_id, limit=NEIGHBOURS))
     for publication_id in sorted(targets):
         store_related(publication_id, model.rank(publication_id, limit=limit))
     return len(targets)
+
+
+def refresh_all_related(limit: int = 4) -> int:
+    """Recompute every stored related list; returns how many."""
+    model = corpus()
+    lists = model.rank_all(limit=limit)
+    for publication_id in sorted(lists):
+        store_related(publication_id, lists[publication_id])
+    return len(lists)
 
 
 def store_related(publication_id: int, matches: list[related.Match]) -> None:

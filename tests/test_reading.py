@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from discussion import settings
-from discussion.extensions import cache
+from discussion.extensions import cache, db
 from discussion.models import CommentState
 from tests.helpers import USIP, WIRE, make_comment, make_publication
 
@@ -310,3 +310,30 @@ def test_each_visitor_gets_their_own_working_token_from_the_cached_page(seeded: 
         f"/publications/{USIP}/comments", data={"name": "A", "body": "Hi", "csrf_token": tokens[0]}
     )
     assert response.status_code == 400  # a token works only with its own session
+
+
+def test_a_changed_publication_enters_the_lists_it_now_belongs_to(
+    app: Flask, client: FlaskClient
+) -> None:
+    from discussion import publications
+
+    anchor = make_publication(title="Water rights on the Nile", topics=["Economics"])
+    others = [make_publication(title=f"Harvest festival {i}", topics=["Culture"]) for i in range(4)]
+    newcomer = make_publication(title="Cooking with lentils", topics=["Food"])
+    before = client.get(f"/publications/{anchor.slug}").get_data(as_text=True)
+    assert newcomer.slug not in before
+    publications.upsert(
+        {
+            "slug": newcomer.slug,
+            "title": "Water rights on the Nile basin",
+            "published": "2024-01-02",
+            "topics": ["Economics"],
+            "types": ["Analysis"],
+        }
+    )
+    publications.refresh_related([newcomer.id])
+    db.session.commit()
+    after = client.get(f"/publications/{anchor.slug}").get_data(as_text=True)
+    related = after[after.index("Related Publications") :]
+    assert newcomer.slug in related
+    assert others  # the neighbours it displaced are still publications
