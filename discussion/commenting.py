@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_wtf.csrf import CSRFError
@@ -67,11 +68,13 @@ def post(slug: str) -> Response | tuple[str, int]:
         ),
         settings=rule_settings,
     )
+    comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()
-    remember_comment(comment.id)
-    if comment.state is CommentState.APPROVED:
+    remember_comment(comment_id)
+    session.pop("_flashes", None)  # only the latest notice matters
+    if published:
         flash(PUBLISHED, "success")
-        anchor = f"comment-{comment.id}"
+        anchor = f"comment-{comment_id}"
     else:  # rejected and spam look pending to the poster: no hint for spammers
         flash(THANKS, "success")
         anchor = "your-comments"

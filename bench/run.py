@@ -1,0 +1,431 @@
+"""Benchmark: the app against the framework ceiling and Isso, measured in one run.
+
+    .venv/bin/python bench/run.py                         # SQLite
+    .venv/bin/python bench/run.py --database postgresql   # PostgreSQL on 127.0.0.1:5432
+
+Makes a fresh database with 10,000 publications and 100,000 comments, starts the app,
+a minimal Flask app (the ceiling) and Isso under gunicorn with 2 sync workers each, and
+drives each scenario with wrk (2 threads, 16 connections, loopback only). Reports
+requests/s, p50, p99, errors and ratios to both baselines; "server time" rows use one
+connection, so latency is the time the server takes. Needs wrk (apt-get install wrk);
+Isso is installed into bench/.isso-venv on first use. About five minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_check import free_port, prepare_database, server_env
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+PYTHON = sys.executable
+ISSO_VENV = BENCH / ".isso-venv"
+WORKERS = 2
+THREADS, CONNECTIONS = 2, 16
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    size: int = 0
+    note: str = ""
+
+
+def start(argv: list[str], env: dict[str, str], port: int, probe: str = "/") -> subprocess.Popen:
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=2):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{argv} did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(15)
+
+
+def gunicorn(python: str, app: str, port: int) -> list[str]:
+    return [python, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", app]
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def wrk(
+    name: str,
+    url: str,
+    duration: int,
+    *,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
+    single: bool = False,
+) -> Result:
+    """Run wrk and parse its report (requests/s, latency percentiles, errors)."""
+    args = [
+        "wrk",
+        "--latency",
+        "-d",
+        f"{duration}s",
+        "-t",
+        "1" if single else str(THREADS),
+        "-c",
+        "1" if single else str(CONNECTIONS),
+    ]
+    for key, value in (headers or {}).items():
+        args += ["-H", f"{key}: {value}"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=duration + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(x) for x in m.groups())
+    note = m.group(1) if (m := re.search(r"ACKED (\d+)", out)) else ""
+    return Result(name, rps, p50, p99, errors, note=note)
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[str, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode(), dict(response.headers)
+
+
+POST_SCRIPT = """
+local threads = {}
+local counter = 0
+setup = function(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+init = function(args) acked = 0 end
+request = function()
+  counter = counter + 1
+  local body = "name=Bench&csrf_token=%(token)s&body=%(tag)s-" .. tid .. "-" .. counter
+  return wrk.format("POST", "%(path)s", {
+    ["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = "%(cookie)s"}, body)
+end
+response = function(status, headers, body)
+  if status == %(ok)d then acked = acked + 1 end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("acked") end
+  io.write("ACKED " .. total .. "\\n")
+end
+"""
+
+ISSO_POST_SCRIPT = """
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"text": "isso bench ' .. counter .. ' ' .. math.random(1e9) ..
+    '", "author": "Bench", "title": "Bench"}'
+  return wrk.format("POST", "/new?uri=%2Fbench-post", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def isso_python() -> str:
+    python = ISSO_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ISSO_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "isso", "gunicorn"], check=True)
+    return str(python)
+
+
+def start_isso(workdir: Path, port: int) -> subprocess.Popen:
+    config = workdir / "isso.cfg"
+    config.write_text(
+        "[general]\n"
+        f"dbpath = {workdir / 'isso.db'}\n"
+        f"host = http://127.0.0.1:{port}/\n"
+        "[guard]\nenabled = false\n"
+        "[moderation]\nenabled = false\n"
+    )
+    env = {**os.environ, "ISSO_SETTINGS": str(config)}
+    return start(gunicorn(isso_python(), "isso.run", port), env, port, "/info")
+
+
+def seed_isso(port: int, comments: list[str]) -> None:
+    for text in comments:
+        body = json.dumps({"text": text, "author": "Reader", "title": "Bench"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/new?uri=%2Fbench-200",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+def worker_rss_mb(master: subprocess.Popen) -> list[float]:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+    return sizes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per scenario")
+    parser.add_argument("--publications", type=int, default=10000)
+    parser.add_argument("--comments", type=int, default=100000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    d = args.duration
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url = prepare_database(args.database, workdir)
+        env = server_env(url)
+        flask = [PYTHON, "-m", "flask", "--app", "discussion"]
+        subprocess.run(
+            [
+                *flask,
+                "demo-data",
+                "--publications",
+                str(args.publications),
+                "--comments",
+                str(args.comments),
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [*flask, "create-moderator", "bench", "--password", "bench-password-1"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        app_port, ceiling_port, isso_port = free_port(), free_port(), free_port()
+        app = start(gunicorn(PYTHON, "discussion:create_app()", app_port), env, app_port)
+        ceiling = start(
+            gunicorn(PYTHON, "ceiling:app", ceiling_port),
+            {**os.environ, "PYTHONPATH": str(BENCH)},
+            ceiling_port,
+            "/10",
+        )
+        isso = start_isso(workdir, isso_port)
+        base = f"http://127.0.0.1:{app_port}"
+        try:
+            # The peer: Isso serving one thread of 200 comments as JSON, and accepting posts.
+            texts = [
+                f"Comment {i}: a *reader's* view on the talks, see http://example.org/{i}"
+                for i in range(200)
+            ]
+            seed_isso(isso_port, texts)
+            isso_get = wrk(
+                "Isso: thread of 200 comments (JSON)",
+                f"http://127.0.0.1:{isso_port}/?uri=%2Fbench-200",
+                d,
+            )
+            script = workdir / "isso_post.lua"
+            script.write_text(ISSO_POST_SCRIPT)
+            isso_post = wrk(
+                "Isso: new comment POST", f"http://127.0.0.1:{isso_port}", d, script=script
+            )
+            results += [isso_get, isso_post]
+
+            # Article pages, each against the ceiling at the same size.
+            for n in (0, 20, 200, 2000):
+                path = f"/publications/demo-comments-{n}"
+                size = len(fetch(base + path)[0].encode())
+                ceil = wrk(f"ceiling: {size} bytes", f"http://127.0.0.1:{ceiling_port}/{size}", d)
+                ours = wrk(f"article, {n} approved comments", base + path, d)
+                ours.size, ceil.size = size, size
+                ours.note = f"ceiling {ceil.rps:.0f} rps"
+                results += [ceil, ours]
+
+            # Comment POST: one reader's session and token, a unique text per request.
+            page, headers = fetch(base + "/publications/demo-comments-20")
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            cookie = headers["Set-Cookie"].split(";", 1)[0]
+            tag = f"bench-{secrets.token_hex(4)}"
+            script = workdir / "post.lua"
+            script.write_text(
+                POST_SCRIPT
+                % {
+                    "token": quote(token),
+                    "tag": tag,
+                    "cookie": cookie,
+                    "ok": 303,
+                    "path": "/publications/demo-comments-20/comments",
+                }
+            )
+            post = wrk("comment POST (moderation and rules on)", base, d, script=script)
+            stored = subprocess.run(
+                [
+                    PYTHON,
+                    "-c",
+                    "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]);"
+                    "c = e.connect(); print(*c.execute(sa.text('SELECT count(*), count(DISTINCT "
+                    "body_text) FROM comments WHERE body_text LIKE :p'), {'p': sys.argv[2] + '%'})"
+                    ".one())",
+                    url,
+                    tag,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            post.note = f"303s {post.note}, stored {stored[0]} ({stored[1]} distinct)"
+            results.append(post)
+
+            # Listings and the moderation queue, under load and alone (server time).
+            index = {
+                "index page 1": "/publications/",
+                "index, type+topic filter": "/publications/?type=analysis&topic=global-policy",
+            }
+            for name, path in index.items():
+                results.append(wrk(name, base + path, d))
+                results.append(
+                    wrk(f"  server time: {name}", base + path, max(d // 2, 3), single=True)
+                )
+            login_page, login_headers = fetch(base + "/auth/login")
+            login_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+            session = login_headers["Set-Cookie"].split(";", 1)[0]
+            opener = urllib.request.build_opener(NoRedirect)
+            response = opener.open(
+                urllib.request.Request(
+                    base + "/auth/login",
+                    data=(
+                        f"username=bench&password=bench-password-1&csrf_token={quote(login_token)}"
+                    ).encode(),
+                    headers={"Cookie": session},
+                )
+            )
+            moderator = {"Cookie": response.headers["Set-Cookie"].split(";", 1)[0]}
+            deep = subprocess.run(
+                [
+                    PYTHON,
+                    "-c",
+                    "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]);"
+                    'print(e.connect().execute(sa.text("SELECT id FROM comments WHERE '
+                    "state = 'pending' ORDER BY id DESC LIMIT 1 OFFSET 40000\")).scalar())",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            queue = {
+                "moderation queue, first page": "/moderation/",
+                "moderation queue, 40,000 deep": f"/moderation/?after={deep}",
+            }
+            for name, path in queue.items():
+                results.append(wrk(name, base + path, d, headers=moderator))
+                results.append(
+                    wrk(
+                        f"  server time: {name}",
+                        base + path,
+                        max(d // 2, 3),
+                        headers=moderator,
+                        single=True,
+                    )
+                )
+            rss = worker_rss_mb(app)
+        finally:
+            for process in (app, ceiling, isso):
+                stop(process)
+        related = subprocess.run(
+            [
+                PYTHON,
+                "-c",
+                "import time; from discussion import create_app, publications;"
+                "from discussion.extensions import db; from discussion.models import Publication;"
+                "app = create_app()\nwith app.app_context():\n"
+                " pid = db.session.scalar(db.select(Publication.id).filter_by("
+                "slug='demo-comments-200'))\n t = time.perf_counter();"
+                " n = publications.refresh_related([pid]); db.session.commit();"
+                " print(n, round(time.perf_counter() - t, 2))",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+
+    report(args, results, isso_get, isso_post, rss, related)
+    return 0
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def http_error_303(self, req, fp, code, msg, headers):  # type: ignore[no-untyped-def]
+        return fp
+
+
+def report(args, results, isso_get, isso_post, rss, related) -> None:  # type: ignore[no-untyped-def]
+    print(
+        f"\n{args.database}: {args.publications} publications, {args.comments} comments; "
+        f"gunicorn {WORKERS} sync workers each; wrk {THREADS} threads, {CONNECTIONS} "
+        f"connections, {args.duration} s (server time: 1 connection)\n"
+    )
+    print("| scenario | req/s | p50 ms | p99 ms | errors | vs ceiling | vs Isso | note |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    ceilings = {r.size: r.rps for r in results if r.name.startswith("ceiling")}
+    for r in results:
+        vs_ceiling = (
+            f"{r.rps / ceilings[r.size]:.0%}" if r.size and not r.name.startswith("ceiling") else ""
+        )
+        peer = isso_post if "POST" in r.name else isso_get
+        vs_isso = f"{r.rps / peer.rps:.1f}x" if not r.name.startswith(("Isso", "ceiling")) else ""
+        print(
+            f"| {r.name} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | "
+            f"{vs_ceiling} | {vs_isso} | {r.note} |"
+        )
+    print(
+        f"\nrecompute related for one publication among {args.publications}: "
+        f"{related[0]} lists in {related[1]} s"
+    )
+    print("worker resident memory after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
