@@ -165,7 +165,9 @@ def _is_duplicate(text_hash: str, email: str | None, ip_hash: str | None) -> boo
     )
 
 
-def is_open(publication: Publication, settings: rules.RuleSettings, today: date) -> bool:
+def is_open(
+    publication: Publication | publications.PageState, settings: rules.RuleSettings, today: date
+) -> bool:
     """Whether readers may comment: the publication's switch and the closing rule."""
     return publication.comments_open and not rules.comments_closed(
         publication.published, settings, today

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -49,6 +49,30 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 def is_slug(text: str) -> bool:
     """Whether text can be a slug at all (so odd input never reaches the database)."""
     return len(text) <= 200 and _SLUG.fullmatch(text) is not None
+
+
+class PageState(NamedTuple):
+    """What decides which cached article page to serve, read in one light query."""
+
+    id: int
+    cache_version: int
+    comments_open: bool
+    published: date
+
+
+def page_state(slug: str) -> PageState | None:
+    """The cache-relevant state of the publication with this slug, if any."""
+    if not is_slug(slug):
+        return None
+    row = db.session.execute(
+        select(
+            Publication.id,
+            Publication.cache_version,
+            Publication.comments_open,
+            Publication.published,
+        ).where(Publication.slug == slug)
+    ).first()
+    return PageState(*row) if row else None
 
 
 def by_slug(slug: str) -> Publication | None:

@@ -20,7 +20,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from . import comments, publications, settings
-from .extensions import cache
+from .extensions import cache, db
 from .forms import CommentForm
 from .models import Publication, utcnow
 from .pages import page_arg
@@ -58,9 +58,12 @@ def index() -> str:
 
 @bp.get("/publications/<slug>")
 def article(slug: str) -> Response | str:
-    publication = get_publication(slug)
     if _is_plain_visit():
-        return _cached_article(publication)
+        state = publications.page_state(slug)
+        if state is None:
+            abort(404)
+        return _cached_article(state)
+    publication = get_publication(slug)
     form = CommentForm(publication_id=publication.id)
     reply_to = request.args.get("reply_to", "")
     if reply_to.isdigit() and comments.replyable(int(reply_to), publication.id):
@@ -84,14 +87,15 @@ def _is_plain_visit() -> bool:
     )
 
 
-def _cached_article(publication: Publication) -> Response:
+def _cached_article(state: publications.PageState) -> Response:
     """The article page from the cache (keyed by the publication's cache version), with
     this visitor's CSRF token; 304 when their copy is current."""
     page = page_arg()
-    open_now = comments.is_open(publication, _rule_settings(), utcnow().date())
-    key = f"article/{publication.id}/{publication.cache_version}/{page}/{int(open_now)}"
+    open_now = comments.is_open(state, _rule_settings(), utcnow().date())
+    key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}"
     html = cache.get(key)
     if html is None:
+        publication = db.get_or_404(Publication, state.id)
         form = CommentForm(publication_id=publication.id)
         form.csrf_token.current_token = _TOKEN_SLOT
         html = render_article(publication, form)
