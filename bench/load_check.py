@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,11 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[1]
+from processes import ROOT, free_port, gunicorn, start, stop
+
 PYTHON = sys.executable
 SLUG = "khamenei-rejects-us-talks-on-twitter"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_database(kind: str, workdir: Path) -> str:
@@ -81,42 +75,15 @@ SECRET = secrets.token_hex(32)
 
 
 class Server:
-    """gunicorn in its own process group, so SIGKILL takes the master and workers."""
+    """The app under gunicorn in its own process group, so SIGKILL takes every worker."""
 
     def __init__(self, url: str, port: int, workers: int) -> None:
         self.url, self.port, self.workers = url, port, workers
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "-w",
-                str(self.workers),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "5",
-                "discussion:create_app()",
-            ],
-            env=server_env(self.url),
-            cwd=ROOT,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
+        argv = gunicorn(PYTHON, "discussion:create_app()", self.port, self.workers)
+        self.process = start(argv, server_env(self.url), self.port)
 
     def kill(self) -> None:
         assert self.process
@@ -124,9 +91,8 @@ class Server:
         self.process.wait()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(15)
+        if self.process:
+            stop(self.process)
 
 
 class Client(threading.Thread):

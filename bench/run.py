@@ -19,20 +19,18 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_check import free_port, prepare_database, server_env
+from load_check import prepare_database, server_env
+from processes import ROOT, free_port, gunicorn, start, stop
 
-ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PYTHON = sys.executable
 ISSO_VENV = BENCH / ".isso-venv"
@@ -49,36 +47,6 @@ class Result:
     errors: int
     size: int = 0
     note: str = ""
-
-
-def start(argv: list[str], env: dict[str, str], port: int, probe: str = "/") -> subprocess.Popen:
-    process = subprocess.Popen(
-        argv,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{argv} did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
-
-
-def gunicorn(python: str, app: str, port: int) -> list[str]:
-    return [python, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", app]
 
 
 def _ms(text: str) -> float:
@@ -180,7 +148,7 @@ def start_isso(workdir: Path, port: int) -> subprocess.Popen:
         "[moderation]\nenabled = false\n"
     )
     env = {**os.environ, "ISSO_SETTINGS": str(config)}
-    return start(gunicorn(isso_python(), "isso.run", port), env, port, "/info")
+    return start(gunicorn(isso_python(), "isso.run", port, WORKERS), env, port, "/info")
 
 
 def seed_isso(port: int, comments: list[str]) -> None:
@@ -241,9 +209,9 @@ def main() -> int:
             capture_output=True,
         )
         app_port, ceiling_port, isso_port = free_port(), free_port(), free_port()
-        app = start(gunicorn(PYTHON, "discussion:create_app()", app_port), env, app_port)
+        app = start(gunicorn(PYTHON, "discussion:create_app()", app_port, WORKERS), env, app_port)
         ceiling = start(
-            gunicorn(PYTHON, "ceiling:app", ceiling_port),
+            gunicorn(PYTHON, "ceiling:app", ceiling_port, WORKERS),
             {**os.environ, "PYTHONPATH": str(BENCH)},
             ceiling_port,
             "/10",
