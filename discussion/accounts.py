@@ -63,4 +63,5 @@ def load_user(user_id: str) -> Moderator | None:
 def init_app(app: Flask) -> None:
     """Bind Flask-Login and tell it how to load the signed-in moderator."""
     login_manager.init_app(app)
+    login_manager.session_protection = "strong"  # a session used from elsewhere is dropped
     login_manager.user_loader(load_user)

@@ -37,6 +37,12 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+def _strict_transport(response: Response) -> Response:
+    """Served over HTTPS (Secure cookies): browsers should never come back over http."""
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
 def _reject_malformed_forms() -> None:
     """A form body that is not valid UTF-8 is refused with 400, not silently mangled."""
     if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
@@ -69,6 +75,7 @@ def init_app(app: Flask) -> None:
     )
     if secure:
         app.config.setdefault("PREFERRED_URL_SCHEME", "https")
+        app.after_request(_strict_transport)
     proxies = int(app.config.get("PROXY_COUNT") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -65,10 +65,17 @@ def test_cookies_are_secure_by_default_outside_debug_and_testing(database_url: s
     app = create_app({"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    with app.test_client() as client:
+        response = client.get("/nope")
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+        response.close()
     off = create_app(
         {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url, "SECURE_COOKIES": False}
     )
     assert off.config["SESSION_COOKIE_SECURE"] is False
+    response = off.test_client().get("/nope")
+    assert "Strict-Transport-Security" not in response.headers
+    response.close()
 
 
 HOSTILE_TEXT = [
