@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import Flask
 
@@ -18,6 +18,13 @@ def comment_time(value: datetime) -> str:
     return f"{value:%B} {value.day}, {value.year}, {hour}:{value:%M} {value:%p} UTC"
 
 
+def iso_utc(value: datetime) -> str:
+    """A datetime attribute value: UTC, to the second ("2024-01-30T15:04:05Z")."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def names(people: list) -> str:
     """ "A", "A and B", "A, B and C"."""
     items = [p.name for p in people]
@@ -29,4 +36,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(long_date)
     app.add_template_filter(comment_time)
     app.add_template_filter(names)
+    app.add_template_filter(iso_utc)
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
