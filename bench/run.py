@@ -25,6 +25,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -89,10 +90,19 @@ def wrk(
     return Result(name, rps, p50, p99, errors, note=note)
 
 
-def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[str, dict]:
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
+    """A page and the session cookie it set."""
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=30) as response:
-        return response.read().decode(), dict(response.headers)
+        return response.read().decode(), session_cookie(response.headers)
+
+
+def session_cookie(headers: Any) -> str:
+    """``session=…`` from a response's Set-Cookie headers."""
+    for value in headers.get_all("Set-Cookie") or []:
+        if value.startswith("session="):
+            return value.split(";", 1)[0]
+    return ""
 
 
 POST_SCRIPT = """
@@ -248,9 +258,8 @@ def main() -> int:
                 results += [ceil, ours]
 
             # Comment POST: one reader's session and token, a unique text per request.
-            page, headers = fetch(base + "/publications/demo-comments-20")
+            page, cookie = fetch(base + "/publications/demo-comments-20")
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-            cookie = headers["Set-Cookie"].split(";", 1)[0]
             tag = f"bench-{secrets.token_hex(4)}"
             script = workdir / "post.lua"
             script.write_text(
@@ -292,9 +301,8 @@ def main() -> int:
                 results.append(
                     wrk(f"  server time: {name}", base + path, max(d // 2, 3), single=True)
                 )
-            login_page, login_headers = fetch(base + "/auth/login")
+            login_page, session = fetch(base + "/auth/login")
             login_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
-            session = login_headers["Set-Cookie"].split(";", 1)[0]
             opener = urllib.request.build_opener(NoRedirect)
             response = opener.open(
                 urllib.request.Request(
@@ -305,7 +313,7 @@ def main() -> int:
                     headers={"Cookie": session},
                 )
             )
-            moderator = {"Cookie": response.headers["Set-Cookie"].split(";", 1)[0]}
+            moderator = {"Cookie": session_cookie(response.headers)}
             deep = subprocess.run(
                 [
                     PYTHON,

@@ -63,5 +63,9 @@ def load_user(user_id: str) -> Moderator | None:
 def init_app(app: Flask) -> None:
     """Bind Flask-Login and tell it how to load the signed-in moderator."""
     login_manager.init_app(app)
-    login_manager.session_protection = "strong"  # a session used from elsewhere is dropped
+    # Its "session protection" only marks sessions non-fresh (we use no fresh-login checks)
+    # or, in "strong" mode, clears them; either way it rewrote every anonymous reader's
+    # cookie. Flask keeps the session in a signed cookie: there is no server-side session
+    # id to fix, and signing in writes a new cookie anyway.
+    login_manager.session_protection = None
     login_manager.user_loader(load_user)

@@ -337,3 +337,10 @@ def test_a_changed_publication_enters_the_lists_it_now_belongs_to(
     related = after[after.index("Related Publications") :]
     assert newcomer.slug in related
     assert others  # the neighbours it displaced are still publications
+
+
+def test_a_returning_reader_is_not_sent_new_cookies(seeded: Flask, client: FlaskClient) -> None:
+    first = client.get(f"/publications/{USIP}")
+    assert "session=" in first.headers.get("Set-Cookie", "")  # the CSRF token's session
+    again = client.get(f"/publications/{USIP}")
+    assert again.headers.getlist("Set-Cookie") == []
