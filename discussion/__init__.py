@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import cache, csrf, db, limiter, migrate
 
     security.init_app(app)
+    database.engine_options(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))

@@ -4,10 +4,10 @@ from pathlib import Path
 
 # Filled in by create_app with an absolute path into instance/.
 SQLALCHEMY_DATABASE_URI: str | None = None
-SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets pool_pre_ping (database.py)
 
-# Secret key: none by default; create_app refuses to start without one
-# outside debug/testing (``flask --app discussion setup`` writes one).
+# Secret key: none by default; create_app refuses to start without one outside
+# debug/testing (``python -m discussion.quickstart`` writes one into instance/).
 SECRET_KEY: str | None = None
 
 # Largest request body accepted (bytes); larger answers 413.

@@ -34,6 +34,14 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
+def engine_options(app: Flask) -> None:
+    """Before the engine exists: ping pooled connections only where a server can drop them."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
     with app.app_context():

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from . import importer, related
@@ -61,18 +61,21 @@ class PageState(NamedTuple):
 
 
 def page_state(slug: str) -> PageState | None:
-    """The cache-relevant state of the publication with this slug, if any."""
+    """The cache-relevant state of the publication with this slug, if any.
+
+    Read on every article view, so it takes a plain connection rather than the ORM
+    session (about half the cost).
+    """
     if not is_slug(slug):
         return None
-    row = db.session.execute(
-        select(
-            Publication.id,
-            Publication.cache_version,
-            Publication.comments_open,
-            Publication.published,
-        ).where(Publication.slug == slug)
-    ).first()
+    with db.engine.connect() as connection:
+        row = connection.execute(_PAGE_STATE, {"slug": slug}).first()
     return PageState(*row) if row else None
+
+
+_PAGE_STATE = select(
+    Publication.id, Publication.cache_version, Publication.comments_open, Publication.published
+).where(Publication.slug == bindparam("slug"))
 
 
 def by_slug(slug: str) -> Publication | None:
