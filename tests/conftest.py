@@ -115,13 +115,14 @@ def seeded(app: Flask) -> Flask:
 
 
 class QueryCounter:
-    """Counts SQL statements sent while active."""
+    """Counts SQL statements sent while active (not BEGIN, which only SQLite sends)."""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def __call__(self, *_args: Any) -> None:
-        self.count += 1
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            self.count += 1
 
 
 @pytest.fixture
