@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         database,
         errors,
         moderating,
+        pages,
         reading,
         security,
         templating,
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    app.url_map.converters["id"] = pages.IdConverter
     app.register_blueprint(reading.bp)
     app.register_blueprint(commenting.bp)
     app.register_blueprint(auth.bp)

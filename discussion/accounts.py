@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
 from .models import Moderator, Role
+from .pages import parse_id
 
 # Compared against when the username is unknown, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -55,9 +56,8 @@ def authenticate(username: str, password: str) -> Moderator | None:
 
 def load_user(user_id: str) -> Moderator | None:
     """Flask-Login: the signed-in moderator from the session."""
-    if not user_id.isdigit():
-        return None
-    return db.session.get(Moderator, int(user_id))
+    moderator_id = parse_id(user_id)
+    return db.session.get(Moderator, moderator_id) if moderator_id is not None else None
 
 
 def init_app(app: Flask) -> None:

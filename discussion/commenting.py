@@ -17,15 +17,16 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
-from . import comments, moderation, settings
+from . import comments, moderation, publications, settings
+from .errors import render_error
 from .extensions import db, limiter
 from .forms import ActionForm, CommentForm, ReportForm
 from .models import Comment, CommentState, utcnow
 from .privacy import keyed_hash
-from .reading import _rule_settings, get_publication, render_article
+from .reading import get_publication, render_article
 from .visitor import remember_comment, visitor_id
 
 bp = Blueprint("commenting", __name__)
@@ -48,10 +49,12 @@ PUBLISHED = "Thank you. Your comment is published."
 def post(slug: str) -> Response | tuple[str, int]:
     publication = get_publication(slug)
     form = CommentForm(publication_id=publication.id)
-    rule_settings = _rule_settings()
+    rule_settings = settings.rule_settings()
     if not comments.is_open(publication, rule_settings, utcnow().date()):
         return render_article(publication, form, form_notice=CLOSED), 403
     if not form.validate_on_submit():
+        if form.parent_id.errors:  # the parent is gone: sending again posts a new comment
+            form.parent_id.data = ""
         return render_article(publication, form), 400
     address = request.remote_addr or ""
     comment = comments.post_comment(
@@ -82,31 +85,39 @@ def post(slug: str) -> Response | tuple[str, int]:
 
 
 @bp.errorhandler(CSRFError)
-def csrf_refused(_error: CSRFError) -> tuple[str, int]:
+def csrf_refused(error: CSRFError) -> Any:
     """A refused token still gives the reader back every character they typed."""
-    return _refused(EXPIRED, 400)
+    return _refused(error, EXPIRED)
 
 
 @bp.errorhandler(TooManyRequests)
-def too_many(_error: TooManyRequests) -> tuple[str, int]:
+def too_many(error: TooManyRequests) -> Any:
     """Rate limited: a 429 page that still holds the reader's text."""
-    return _refused(SLOW_DOWN, 429)
+    return _refused(error, SLOW_DOWN)
 
 
-def _refused(notice: str, status: int) -> tuple[str, int]:
+def _refused(error: HTTPException, notice: str) -> Any:
+    """The page the reader was on, with their text and why it was refused; the plain
+    error page when there is no such page (an error handler must not raise)."""
     args = request.view_args or {}
-    publication = get_publication(args.get("slug", ""))
+    publication = publications.by_slug(args.get("slug", ""))
+    if publication is None:
+        return render_error(error)
     if request.endpoint == "commenting.report":
-        return render_template(
+        comment = comments.replyable(args.get("comment_id", 0), publication.id)
+        if comment is None:
+            return render_error(error)
+        page = render_template(
             "reading/report.html",
             publication=publication,
-            comment=_reportable(publication.id, args.get("comment_id", 0)),
+            comment=comment,
             form=ReportForm(),
             form_notice=notice,
-        ), status
-    return render_article(
-        publication, CommentForm(publication_id=publication.id), form_notice=notice
-    ), status
+        )
+    else:
+        form = CommentForm(publication_id=publication.id)
+        page = render_article(publication, form, form_notice=notice)
+    return page, error.code
 
 
 # --- reports ----------------------------------------------------------------------------
@@ -119,7 +130,7 @@ def _reportable(publication_id: int, comment_id: int) -> Comment:
     return comment
 
 
-@bp.route("/publications/<slug>/comments/<int:comment_id>/report", methods=["GET", "POST"])
+@bp.route("/publications/<slug>/comments/<id:comment_id>/report", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_REPORTS"], methods=["POST"])
 def report(slug: str, comment_id: int) -> Any:
     publication = get_publication(slug)

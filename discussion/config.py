@@ -11,7 +11,7 @@ SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets pool_pre_ping (database.
 SECRET_KEY: str | None = None
 
 # Largest request body accepted (bytes); larger answers 413.
-MAX_CONTENT_LENGTH = 64 * 1024
+MAX_CONTENT_LENGTH = 128 * 1024  # a 5,000-character comment of 4-byte characters, encoded
 
 # Comments
 COMMENT_MAX_LENGTH = 5000
@@ -36,7 +36,8 @@ COMMENT_INVITATION = "Tell us what you think by submitting a comment below."
 MODERATION_PREMODERATION = True  # hold every comment; False: publish unless a rule holds it
 MODERATION_AUTO_APPROVE_KNOWN_AUTHORS = False
 MODERATION_MAX_LINKS = 2
-MODERATION_TRUSTED_DOMAINS: list[str] = []  # the site's own host is always trusted
+MODERATION_TRUSTED_DOMAINS: list[str] = []
+SITE_DOMAIN: str | None = None  # the site's own domain (e.g. "news.example.org"): trusted
 MODERATION_SUSPECT_WORDS: list[str] = []
 MODERATION_BANNED_WORDS: list[str] = []
 MODERATION_CLOSE_AFTER_DAYS: int | None = None

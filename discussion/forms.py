@@ -31,6 +31,7 @@ from wtforms.validators import (
 
 from . import comments
 from .moderation import REJECT_REASONS, REPORT_REASONS
+from .pages import parse_id
 
 # C0 controls but tab, newline and carriage return; DEL; C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -90,13 +91,17 @@ class CommentForm(FlaskForm):
         """A reply must answer an approved comment of the same publication."""
         if not field.data:
             return
-        if not field.data.isdigit() or not comments.replyable(int(field.data), self.publication_id):
-            raise ValidationError("The comment you are replying to is not available.")
+        parent = parse_id(field.data)
+        if parent is None or not comments.replyable(parent, self.publication_id):
+            raise ValidationError(
+                "The comment you are replying to is no longer available. Send again to post "
+                "yours as a new comment."
+            )
 
     @property
     def parent(self) -> int | None:
         """The validated parent comment id, if this is a reply."""
-        return int(self.parent_id.data) if self.parent_id.data else None
+        return parse_id(self.parent_id.data)
 
 
 def _choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -107,7 +112,12 @@ class LoginForm(FlaskForm):
     """A moderator signing in."""
 
     username = StringField(
-        "Username", validators=[DataRequired("Please enter your username."), Length(max=80)]
+        "Username",
+        validators=[
+            DataRequired("Please enter your username."),
+            Length(max=80),
+            _no_control_characters,
+        ],
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Please enter your password."), Length(max=200)]

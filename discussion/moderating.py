@@ -23,7 +23,8 @@ from . import accounts, moderation, publications, rules, settings
 from .auth import admin_required, safe_next
 from .extensions import db
 from .forms import AccountForm, ActionForm, PublicationRulesForm, RulesForm
-from .models import Comment, Moderator, Publication, Role
+from .models import Comment, CommentState, Moderator, Publication, Role
+from .pages import parse_id, without_control_characters
 
 bp = Blueprint("moderating", __name__, url_prefix="/moderation")
 
@@ -47,12 +48,13 @@ def _queue_query() -> moderation.QueueQuery:
     if status not in moderation.QUEUES:
         abort(404)
     publication = request.args.get("publication", "")
-    if publication and not publication.isdigit():
+    publication_id = parse_id(publication)
+    if publication and publication_id is None:
         abort(404)
     return moderation.QueueQuery(
         status=status,
-        publication_id=int(publication) if publication else None,
-        search=request.args.get("q", "").strip()[:200],
+        publication_id=publication_id,
+        search=without_control_characters(request.args.get("q", "")).strip()[:200],
         newest_first=request.args.get("order", "newest") != "oldest",
     )
 
@@ -61,15 +63,16 @@ def _queue_query() -> moderation.QueueQuery:
 def queue() -> str:
     query = _queue_query()
     after = request.args.get("after", "")
-    if after and not after.isdigit():
+    after_id = parse_id(after)
+    if after and after_id is None:
         abort(404)
     page = moderation.queue_page(
         query,
-        after=int(after) if after else None,
+        after=after_id,
         limit=current_app.config["MODERATION_QUEUE_PAGE_SIZE"],
     )
     ids = [c.id for c in page.comments]
-    rule_settings = settings.rule_settings(request.host.split(":")[0])
+    rule_settings = settings.rule_settings()
     decisions = moderation.decisions(ids)
     return render_template(
         "moderation/queue.html",
@@ -114,15 +117,21 @@ def _back(default: str | None = None) -> Response:
     return redirect(target, code=303)
 
 
-@bp.post("/comments/<int:comment_id>/<any(approve, reject, spam, restore):action>")
+@bp.post("/comments/<id:comment_id>/<any(approve, reject, spam, restore):action>")
 def act(comment_id: int, action: str) -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
         flash("That action could not be applied: " + _form_problem(form), "error")
         return _back()
+    seen = request.form.get("seen", "")
     try:
         moderation.act(
-            comment_id, action, current_user, reason=form.reason.data or None, note=form.note.data
+            comment_id,
+            action,
+            current_user,
+            reason=form.reason.data or None,
+            note=form.note.data,
+            seen=CommentState(seen) if seen in {s.value for s in CommentState} else None,
         )
     except moderation.Conflict as conflict:
         flash(str(conflict), "error")
@@ -132,7 +141,7 @@ def act(comment_id: int, action: str) -> Response:
     return _back()
 
 
-@bp.post("/comments/<int:comment_id>/undo")
+@bp.post("/comments/<id:comment_id>/undo")
 def undo(comment_id: int) -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
@@ -159,7 +168,7 @@ def bulk() -> Response:
         flash("That action could not be applied: " + _form_problem(form), "error")
         return _back()
     field = "page_ids" if request.form.get("scope") == "page" else "ids"
-    ids = [int(i) for i in request.form.getlist(field) if i.isdigit()][:500]
+    ids = [i for i in map(parse_id, request.form.getlist(field)) if i is not None][:500]
     if not ids:
         flash("Select at least one comment first.", "error")
         return _back()
@@ -219,6 +228,7 @@ def rules_page() -> Any:
             }
         )
         db.session.commit()
+        settings.forget()
         flash("The moderation rules are saved.", "success")
         return redirect(url_for("moderating.rules_page"), code=303)
     status = 400 if form.errors else 200
@@ -231,10 +241,8 @@ def rules_page() -> Any:
 @admin_required
 def publications_page() -> Any:
     if request.method == "POST":
-        publication_id = request.form.get("publication_id", "")
-        publication = (
-            db.session.get(Publication, int(publication_id)) if (publication_id.isdigit()) else None
-        )
+        publication_id = parse_id(request.form.get("publication_id"))
+        publication = db.session.get(Publication, publication_id) if publication_id else None
         if publication is None:
             abort(404)
         form = PublicationRulesForm()
@@ -287,7 +295,7 @@ def accounts_page() -> Any:
     ), status
 
 
-@bp.post("/accounts/<int:moderator_id>/<any(activate, deactivate):change>")
+@bp.post("/accounts/<id:moderator_id>/<any(activate, deactivate):change>")
 @admin_required
 def account_switch(moderator_id: int, change: str) -> Response:
     form = ActionForm()

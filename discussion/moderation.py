@@ -214,9 +214,12 @@ def act(
     *,
     reason: str | None = None,
     note: str | None = None,
+    seen: CommentState | None = None,
 ) -> Decision:
     """Apply an action; the UPDATE only matches the state the decision starts from.
 
+    ``seen`` is the state the moderator was looking at: if the comment has changed
+    since (another moderator decided), nothing happens and :class:`Conflict` says so.
     Two moderators acting at once: one wins, the other gets :class:`Conflict`.
     Approving an approved comment that readers reported keeps it and clears the reports.
     """
@@ -224,6 +227,8 @@ def act(
     current = db.session.scalar(select(Comment.state).where(Comment.id == comment_id))
     if current is None:
         raise Conflict("That comment no longer exists.")
+    if seen is not None and current is not seen:
+        raise Conflict(f"Not changed: that comment is {current.value} now (someone decided).")
     if action == "approve" and current is A:
         return _dismiss_reports(comment_id, moderator, note)
     if current not in from_states:
@@ -269,7 +274,7 @@ def _transition(
         moderator_id=moderator.id if moderator else None,
         from_state=from_state.value,
         to_state=to_state.value,
-        reason=reason if reason in REJECT_REASONS else None,
+        reason=reason if reason in REJECT_REASONS and to_state in (R, S) else None,
         note=(note or "").strip()[:2000] or None,
         undoes_id=undoes.id if undoes else None,
     )
@@ -319,13 +324,12 @@ def _resolve_reports(comment_id: int) -> None:
 def undo(comment_id: int, moderator: Moderator) -> Decision:
     """Reverse the comment's latest state change, if nothing changed since."""
     last = db.session.scalar(
-        select(Decision)
-        .where(Decision.comment_id == comment_id, Decision.from_state != Decision.to_state)
-        .order_by(Decision.id.desc())
-        .limit(1)
+        select(Decision).where(Decision.comment_id == comment_id).order_by(Decision.id.desc())
     )
     if last is None:
         raise Conflict("There is no decision to undo on that comment.")
+    if last.from_state == last.to_state:
+        raise Conflict("The last decision kept the comment as it was; there is nothing to undo.")
     return _transition(
         comment_id,
         CommentState(last.to_state),

@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, request
+from werkzeug.routing import IntegerConverter
+
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is True), fits 64 bits
+
+
+def parse_id(text: str | None) -> int | None:
+    """A database id or page number from user input, or None when it cannot be one."""
+    if text is None or not _ID.fullmatch(text):
+        return None
+    return int(text)
 
 
 def page_arg(name: str = "page") -> int:
     """The page number from the query string; 404 when it is not a positive whole number."""
-    raw = request.args.get(name, "1")
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+    page = parse_id(request.args.get(name, "1"))
+    if page is None or page < 1 or page > 10**9:
         abort(404)
-    return int(raw)
+    return page
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in routes: a positive integer that fits a database id (else 404)."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=2**63 - 1)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_control_characters(text: str) -> str:
+    """Text from a query string with control characters (NUL included) removed."""
+    return _CONTROL.sub("", text)
 
 
 @dataclass

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
-from typing import Any
+import hmac
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from . import comments, publications, settings
 from .extensions import cache, db
 from .forms import CommentForm
 from .models import Publication, utcnow
-from .pages import page_arg
+from .pages import page_arg, parse_id
 from .visitor import own_comment_ids
 
 bp = Blueprint("reading", __name__)
@@ -65,15 +64,19 @@ def article(slug: str) -> Response | str:
         return _cached_article(state)
     publication = get_publication(slug)
     form = CommentForm(publication_id=publication.id)
-    reply_to = request.args.get("reply_to", "")
-    if reply_to.isdigit() and comments.replyable(int(reply_to), publication.id):
-        form.parent_id.data = reply_to
+    reply_to = parse_id(request.args.get("reply_to"))
+    if reply_to is not None and comments.replyable(reply_to, publication.id):
+        form.parent_id.data = str(reply_to)
     return render_article(publication, form)
 
 
 # The page most readers get is the same for all of them but for the CSRF token, so it
-# is rendered once per cache version with this slot where the token goes.
-_TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+# is rendered once per cache version with a slot where the token goes. The slot is the
+# same in every process (a shared cache holds pages other processes rendered) and cannot
+# be guessed, so a comment cannot carry it.
+def _token_slot() -> str:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "csrf-slot-" + hmac.new(secret, b"csrf-slot", hashlib.sha256).hexdigest()[:32]
 
 
 def _is_plain_visit() -> bool:
@@ -91,25 +94,21 @@ def _cached_article(state: publications.PageState) -> Response:
     """The article page from the cache (keyed by the publication's cache version), with
     this visitor's CSRF token; 304 when their copy is current."""
     page = page_arg()
-    open_now = comments.is_open(state, _rule_settings(), utcnow().date())
+    open_now = comments.is_open(state, settings.rule_settings(), utcnow().date())
     key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}"
     html = cache.get(key)
     if html is None:
         publication = db.get_or_404(Publication, state.id)
         form = CommentForm(publication_id=publication.id)
-        form.csrf_token.current_token = _TOKEN_SLOT
+        form.csrf_token.current_token = _token_slot()
         html = render_article(publication, form)
         cache.set(key, html)
     token = generate_csrf()
-    response = make_response(html.replace(_TOKEN_SLOT, token, 1))
+    response = make_response(html.replace(_token_slot(), token, 1))
     response.set_etag(hashlib.sha256(f"{key}/{session.get('csrf_token')}".encode()).hexdigest())
     response.cache_control.private = True
     response.cache_control.no_cache = True
     return response.make_conditional(request)
-
-
-def _rule_settings() -> Any:
-    return settings.rule_settings(request.host.split(":")[0])
 
 
 def get_publication(slug: str) -> Publication:
@@ -131,13 +130,12 @@ def render_article(
         per_page=config["COMMENT_THREADS_PER_PAGE"],
         max_depth=config["COMMENT_MAX_DEPTH"],
     )
-    parent = None
-    if form.parent_id.data and str(form.parent_id.data).isdigit():
-        parent = comments.replyable(int(form.parent_id.data), publication.id)
+    parent_id = parse_id(form.parent_id.data)
+    parent = comments.replyable(parent_id, publication.id) if parent_id is not None else None
     return render_template(
         "reading/article.html",
         publication=publication,
-        comments_open=comments.is_open(publication, _rule_settings(), utcnow().date()),
+        comments_open=comments.is_open(publication, settings.rule_settings(), utcnow().date()),
         thread=thread,
         own_pending=comments.own_pending(publication, own_comment_ids()),
         form=form,

@@ -46,10 +46,12 @@ def current() -> dict[str, Any]:
     return values
 
 
-def rule_settings(site_host: str | None = None) -> RuleSettings:
-    """The settings the rules engine takes; the site's own host is always trusted."""
+def rule_settings() -> RuleSettings:
+    """The settings the rules engine takes; the site's own domain (SITE_DOMAIN, from
+    configuration, never from the request's Host header) is always trusted."""
     values = current()
-    trusted = [*values["trusted_domains"], *([site_host] if site_host else [])]
+    own = current_app.config.get("SITE_DOMAIN")
+    trusted = [*values["trusted_domains"], *([own] if own else [])]
     fields = {f.name for f in dataclasses.fields(RuleSettings)}
     kwargs = {k: v for k, v in values.items() if k in fields}
     kwargs.update(
@@ -70,4 +72,8 @@ def save(changes: dict[str, Any]) -> None:
             db.session.add(Setting(key=key, value=value))
         elif row.value != value:
             row.value = value
+
+
+def forget() -> None:
+    """Drop this process's cached settings; call after committing :func:`save`."""
     cache.delete(_CACHE_KEY)

@@ -150,3 +150,11 @@ def test_repeated_failures_from_an_address_are_refused(
 def test_successful_sign_ins_do_not_count(app: Flask, moderator) -> None:
     for _ in range(4):
         assert login(app.test_client(), "mod").status_code == 303
+
+
+def test_control_characters_in_the_username_are_a_field_error(
+    app: Flask, client: FlaskClient, moderator
+) -> None:
+    response = login(client, "mo\x00d")
+    assert response.status_code == 400
+    assert "invisible control characters" in response.get_data(as_text=True)

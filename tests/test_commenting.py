@@ -82,8 +82,8 @@ TYPED = {
         ({"body": "b" * 5001}, "body", "Please keep your comment to 5000 characters."),
         ({"body": "bad\x00byte"}, "body", "Remove the invisible control characters"),
         ({"name": "bell\x07"}, "name", "Remove the invisible control characters"),
-        ({"parent_id": "999999"}, "parent_id", "is not available"),
-        ({"parent_id": "abc"}, "parent_id", "is not available"),
+        ({"parent_id": "999999"}, "parent_id", "is no longer available"),
+        ({"parent_id": "abc"}, "parent_id", "is no longer available"),
     ],
 )
 def test_each_validation_error_is_shown_beside_its_field_and_keeps_the_text(
@@ -195,7 +195,7 @@ def test_replies_only_to_approved_comments(
     parent = make_comment(publication, state=state)
     response = post_comment(client, publication.slug, parent_id=str(parent.id))
     assert response.status_code == 400
-    assert "is not available" in response.get_data(as_text=True)
+    assert "is no longer available" in response.get_data(as_text=True)
 
 
 def test_replies_only_within_the_same_publication(app: Flask, client: FlaskClient) -> None:
@@ -224,7 +224,7 @@ def test_an_oversized_request_answers_413_with_the_site_page(
     seeded: Flask, client: FlaskClient
 ) -> None:
     response = client.post(
-        f"/publications/{USIP}/comments", data={"body": "x" * (70 * 1024), "name": "A"}
+        f"/publications/{USIP}/comments", data={"body": "x" * (140 * 1024), "name": "A"}
     )
     assert response.status_code == 413
     assert "Error 413" in response.get_data(as_text=True)
@@ -233,3 +233,57 @@ def test_an_oversized_request_answers_413_with_the_site_page(
 
 def test_comment_get_is_405(seeded: Flask, client: FlaskClient) -> None:
     assert client.get(f"/publications/{USIP}/comments").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/publications/{USIP}?page=²",
+        f"/publications/{USIP}?reply_to=²",
+        f"/publications/{USIP}?reply_to=99999999999999999999",
+        f"/publications/{USIP}/comments/99999999999999999999/report",
+        f"/publications/{USIP}/comments/0/report",
+        "/publications/?page=٣",
+        "/comments/status/%00",
+    ],
+)
+def test_odd_numbers_answer_404_or_are_ignored_never_500(
+    seeded: Flask, client: FlaskClient, url: str
+) -> None:
+    assert client.get(url).status_code in (200, 404)
+
+
+def test_refusals_without_a_page_to_show_are_plain_errors(
+    seeded: Flask, client: FlaskClient
+) -> None:
+    assert client.post("/publications/ghost/comments", data={"body": "x"}).status_code == 400
+    assert client.post("/comments/status/forged/withdraw").status_code == 400
+
+
+def test_a_reply_to_a_vanished_comment_can_be_sent_again_as_a_new_comment(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    parent = make_comment(publication)
+    parent.state = CommentState.REJECTED
+    db.session.commit()
+    response = post_comment(client, publication.slug, parent_id=str(parent.id), body="Kept")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'name="parent_id" type="hidden" value=""' in page
+    assert "Kept</textarea>" in page
+    assert post_comment(client, publication.slug, body="Kept").status_code == 303
+    assert stored()[-1].parent_id is None
+
+
+def test_the_cached_page_token_slot_is_the_same_in_every_process(seeded: Flask) -> None:
+    from discussion import create_app
+
+    other = create_app({**seeded.config})
+    slots = []
+    for app in (seeded, other):
+        with app.test_request_context():
+            from discussion.reading import _token_slot
+
+            slots.append(_token_slot())
+    assert slots[0] == slots[1] and seeded.config["SECRET_KEY"] not in slots[0]

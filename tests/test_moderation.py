@@ -373,3 +373,47 @@ def test_queue_queries_do_not_grow_with_the_page(
         comment.holds = [Hold(rule="links", detail="3 links", matches=[])]
     db.session.commit()
     assert queries() == few
+
+
+def test_a_decision_on_a_comment_that_changed_since_is_refused(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    comment = make_comment(make_publication(), state=P)
+    db.session.execute(db.update(Comment).where(Comment.id == comment.id).values(state=A))
+    db.session.commit()  # another moderator approved it meanwhile
+    act(signed_in, comment.id, "reject", seen="pending")
+    assert state_of(comment.id) is A
+    assert "someone decided" in signed_in.get("/moderation/").get_data(as_text=True)
+
+
+def test_undo_after_keeping_a_reported_comment_is_refused(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    comment = make_comment(make_publication(), state=P)
+    act(signed_in, comment.id, "approve")
+    db.session.execute(db.update(Comment).where(Comment.id == comment.id).values(open_reports=1))
+    db.session.commit()
+    act(signed_in, comment.id, "approve")  # keep it, dismissing the reports
+    signed_in.post(
+        f"/moderation/comments/{comment.id}/undo", data={"csrf_token": queue_token(signed_in)}
+    )
+    assert state_of(comment.id) is A
+
+
+def test_only_rejections_record_a_reason(app: Flask, signed_in: FlaskClient) -> None:
+    comment = make_comment(make_publication(), state=P)
+    signed_in.post(
+        "/moderation/bulk",
+        data={
+            "csrf_token": queue_token(signed_in),
+            "action": "approve",
+            "reason": "abusive",
+            "ids": [str(comment.id)],
+        },
+    )
+    assert db.session.scalar(db.select(Decision.reason)) is None
+
+
+@pytest.mark.parametrize("query", ["q=%00abc", "q=a%00", "after=%C2%B2", "publication=%C2%B2"])
+def test_odd_queue_queries_never_500(app: Flask, signed_in: FlaskClient, query: str) -> None:
+    assert signed_in.get(f"/moderation/?{query}").status_code in (200, 404)

@@ -33,6 +33,7 @@ def rules_of(comment: Comment) -> list[str]:
 def configure(**values) -> None:
     settings.save(values)
     db.session.commit()
+    settings.forget()
 
 
 def test_pre_moderation_holds_everything_by_default(app: Flask, client: FlaskClient) -> None:
@@ -70,7 +71,6 @@ def test_without_pre_moderation_a_clean_comment_is_published(
             A,
             [],
         ),
-        ({"max_links": 0}, {"body": "See http://localhost/publications/"}, A, []),  # own site
         ({}, {"website": "http://bot.example"}, S, ["honeypot"]),
     ],
 )
@@ -268,3 +268,24 @@ def test_admins_manage_accounts(app: Flask, client: FlaskClient, admin, moderato
     client.post(f"/moderation/accounts/{admin.id}/deactivate", data={"csrf_token": token})
     db.session.expire_all()
     assert admin.active is True  # not yourself
+
+
+def test_only_the_configured_site_domain_is_trusted_never_the_host_header(
+    app: Flask, client: FlaskClient
+) -> None:
+    configure(premoderation=False, max_links=0)
+    publication = make_publication()
+    app.config["SITE_DOMAIN"] = "news.example.org"
+    post_comment(client, publication.slug, body="See https://news.example.org/x")
+    assert last().state is A
+    spoofed = app.test_client()
+    url, base = f"/publications/{publication.slug}", "http://spam.example"
+    page = spoofed.get(url, base_url=base).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = spoofed.post(
+        f"{url}/comments",
+        base_url=base,
+        data={"name": "A", "body": "Buy at http://spam.example/", "csrf_token": token},
+    )
+    assert response.status_code == 303
+    assert last().state is P and rules_of(last()) == ["links"]

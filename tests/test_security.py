@@ -94,6 +94,7 @@ def test_any_unicode_is_stored_exactly_and_shown_escaped(
 ) -> None:
     settings.save({"premoderation": False})
     db.session.commit()
+    settings.forget()
     publication = make_publication()
     response = post_comment(client, publication.slug, name=text[:80], body=text)
     assert response.status_code == 303
