@@ -8,7 +8,6 @@ import click
 from flask import Flask, current_app
 
 from . import accounts, comments, demo, importer, privacy, publications
-from . import publications as publications_service
 from .extensions import db
 from .models import Role
 
@@ -85,8 +84,16 @@ def erase_personal_data_command(days: int | None) -> None:
 
 
 @click.command("demo-data")
-@click.option("--publications", type=click.IntRange(0), default=1000, show_default=True)
-@click.option("--comments", type=click.IntRange(0), default=10000, show_default=True)
+@click.option(
+    "--publications",
+    "publication_count",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+)
+@click.option(
+    "--comments", "comment_count", type=click.IntRange(0), default=10000, show_default=True
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
 @click.option(
     "--related/--no-related",
@@ -94,16 +101,17 @@ def erase_personal_data_command(days: int | None) -> None:
     show_default=True,
     help="Also compute every related list (slow at 10,000 publications).",
 )
-def demo_data_command(publications: int, comments: int, seed: int, related: bool) -> None:
+def demo_data_command(publication_count: int, comment_count: int, seed: int, related: bool) -> None:
     """Add synthetic publications and comments, for benchmarks and demos."""
-    with click.progressbar(length=publications + comments, label="Generating") as bar:
-        demo.generate(publications, comments, seed=seed, progress=bar.update)
+    total = publication_count + comment_count
+    with click.progressbar(length=total, label="Generating") as bar:
+        demo.generate(publication_count, comment_count, seed=seed, progress=bar.update)
         db.session.commit()
     if related:
-        count = publications_service.refresh_all_related()
+        count = publications.refresh_all_related()
         db.session.commit()
         click.echo(f"Related lists computed: {count}.")
-    click.echo(f"Added {publications} publications and {comments} comments.")
+    click.echo(f"Added {publication_count} publications and {comment_count} comments.")
 
 
 @click.command("related")

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -192,9 +193,14 @@ def _done(action: str, ids: list[int]) -> str:
 
 
 def _form_problem(form: ActionForm) -> str:
-    if "csrf_token" in form.errors:
-        return "the form had expired. Please try again."
     return " ".join(e for errors in form.errors.values() for e in errors)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(_error: CSRFError) -> Response:
+    """An expired or missing token: back to the queue with a word, nothing changed."""
+    flash("Nothing was changed: the page had expired. Please try again.", "error")
+    return redirect(url_for("moderating.queue"), code=303)
 
 
 # --- admin ---------------------------------------------------------------------------
@@ -263,7 +269,6 @@ def publications_page() -> Any:
             formdata=None,
             comments_open=p.comments_open,
             premoderation={True: "on", False: "off"}.get(p.premoderation, ""),
-            prefix=f"p{p.id}",
         )
         for p in items
     }
