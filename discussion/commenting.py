@@ -139,7 +139,10 @@ def report(slug: str, comment_id: int) -> Any:
     if form.validate_on_submit():
         reporter = keyed_hash(visitor_id(), current_app.config["SECRET_KEY"], "reporter")
         hide_after = settings.current()["reports_to_hide"]
-        if moderation.report(comment, reporter, form.reason.data or "", hide_after):
+        address = keyed_hash(request.remote_addr or "", current_app.config["SECRET_KEY"], "address")
+        if moderation.report(
+            comment, reporter, form.reason.data or "", hide_after, address=address
+        ):
             db.session.commit()
             flash("Thank you. Moderators will review this comment.", "success")
         else:

@@ -275,6 +275,7 @@ class Report(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     reporter: Mapped[str] = mapped_column(String(64))  # keyed hash of the reader's session
+    address: Mapped[str | None] = mapped_column(String(64))  # keyed hash of their address
     reason: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved: Mapped[bool] = mapped_column(default=False)

@@ -367,28 +367,37 @@ def act_on_many(
 # --- readers' reports ---------------------------------------------------------------
 
 
-def report(comment: Comment, reporter: str, reason: str, hide_after: int) -> bool:
+def report(
+    comment: Comment, reporter: str, reason: str, hide_after: int, *, address: str | None = None
+) -> bool:
     """Record a reader's report; False when this reader already reported the comment.
 
-    After ``hide_after`` open reports the comment is hidden until a moderator decides.
+    Once open reports come from ``hide_after`` different addresses (so one person
+    clearing cookies cannot do it alone), the comment is hidden until a moderator decides.
     """
     if reason not in REPORT_REASONS:
         raise ValueError(reason)
     try:
         with db.session.begin_nested():
-            db.session.add(Report(comment_id=comment.id, reporter=reporter, reason=reason))
+            db.session.add(
+                Report(comment_id=comment.id, reporter=reporter, reason=reason, address=address)
+            )
     except IntegrityError:
         return False
+    addresses = db.session.scalar(
+        select(func.count(func.distinct(Report.address))).where(
+            Report.comment_id == comment.id, ~Report.resolved
+        )
+    )
+    hide = (addresses or 0) >= hide_after
     db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id)
-        .values(
-            open_reports=Comment.open_reports + 1,
-            hidden=Comment.hidden | (Comment.open_reports + 1 >= hide_after),
-        )
+        .values(open_reports=Comment.open_reports + 1, hidden=Comment.hidden | hide)
         .execution_options(synchronize_session="fetch")
     )
-    publications.touch([comment.publication_id])  # it may now be hidden
+    if hide:
+        publications.touch([comment.publication_id])
     return True
 
 

@@ -54,8 +54,10 @@ def test_reports_need_a_reason_and_an_approved_comment(app: Flask, client: Flask
 def test_enough_reports_hide_a_comment_until_a_moderator_keeps_it(app: Flask, moderator) -> None:
     publication = make_publication()
     comment = make_comment(publication, body="Contested view")
-    for _ in range(3):
-        report(app.test_client(), publication, comment)
+    for n in range(3):
+        reader = app.test_client()
+        reader.environ_base["REMOTE_ADDR"] = f"192.0.2.{n}"  # three readers, three addresses
+        report(reader, publication, comment)
     reader = app.test_client()
     page = reader.get(f"/publications/{publication.slug}").get_data(as_text=True)
     assert "Contested view" not in page and "Comments (0)" in page
@@ -137,3 +139,13 @@ def test_the_status_link_shows_the_outcome(app: Flask, client: FlaskClient, mode
 @pytest.mark.parametrize("token", ["nonsense", "MQ.forged", "a" * 300])
 def test_forged_status_links_are_404(app: Flask, client: FlaskClient, token: str) -> None:
     assert client.get(f"/comments/status/{token}").status_code == 404
+
+
+def test_one_address_cannot_hide_a_comment_by_clearing_cookies(app: Flask) -> None:
+    publication = make_publication()
+    comment = make_comment(publication, body="Unpopular but fine")
+    for _ in range(3):  # three sessions, one address
+        assert report(app.test_client(), publication, comment).status_code == 303
+    page = app.test_client().get(f"/publications/{publication.slug}").get_data(as_text=True)
+    assert "Unpopular but fine" in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(Report)) == 3
