@@ -107,6 +107,7 @@ def demo_data_command(publication_count: int, comment_count: int, seed: int, rel
     with click.progressbar(length=total, label="Generating") as bar:
         demo.generate(publication_count, comment_count, seed=seed, progress=bar.update)
         db.session.commit()
+    demo.analyze()
     if related:
         count = publications.refresh_all_related()
         db.session.commit()

@@ -233,3 +233,12 @@ def generate(
     for batch in _batches(comment_rows()):
         db.session.execute(insert(Comment), batch)
         progress(len(batch))
+
+
+def analyze() -> None:
+    """After a bulk load: planner statistics (and PostgreSQL's visibility map, which
+    index-only counts need), as autovacuum would eventually provide."""
+    engine = db.engine
+    statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(statement)
