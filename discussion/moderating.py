@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -40,7 +41,8 @@ def require_login() -> None:
 def moderator_navigation() -> dict[str, Any]:
     """The pending count in the moderator's navigation (only for the signed in)."""
     if current_user.is_authenticated:
-        return {"pending_count": moderation.pending_count()}
+        pending = g.get("pending_count")  # the queue may have counted it already
+        return {"pending_count": moderation.pending_count() if pending is None else pending}
     return {}
 
 
@@ -75,11 +77,14 @@ def queue() -> str:
     ids = [c.id for c in page.comments]
     rule_settings = settings.rule_settings()
     decisions = moderation.decisions(ids)
+    counts = moderation.counts(query)
+    if query.publication_id is None and not query.search:
+        g.pending_count = counts["pending"]
     return render_template(
         "moderation/queue.html",
         query=query,
         page=page,
-        counts=moderation.counts(query),
+        counts=counts,
         history=moderation.author_history(c.email for c in page.comments),
         decisions=decisions,
         undoable={i for i, ds in decisions.items() if any(d.from_state != d.to_state for d in ds)},

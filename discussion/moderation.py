@@ -107,16 +107,16 @@ def queue_page(query: QueueQuery, *, after: int | None = None, limit: int = 25) 
 def counts(query: QueueQuery) -> dict[str, int]:
     """How many comments each tab holds, under the same publication and search filters.
 
-    One count per tab: each can use an index on the state (a single GROUP BY has to
-    read the whole table).
+    One count per state: each can use an index on the state (a single GROUP BY has to
+    read the whole table); "all" is their sum.
     """
     result = {}
     for status in QUEUES:
+        if status == "all":
+            continue
         stmt = _filtered(query, select(func.count()).select_from(Comment))
-        condition = _status_filter(status)
-        if condition is not None:
-            stmt = stmt.where(condition)
-        result[status] = db.session.scalar(stmt) or 0
+        result[status] = db.session.scalar(stmt.where(_status_filter(status))) or 0
+    result["all"] = sum(result[s.value] for s in CommentState)
     return result
 
 
