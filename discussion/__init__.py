@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         database,
         errors,
         moderating,
+        pagecache,
         pages,
         reading,
         security,
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     from .extensions import cache, csrf, db, limiter, migrate
 
+    pagecache.init_app(app)  # before security wraps it in any proxy fix
     security.init_app(app)
     database.engine_options(app)
     db.init_app(app)

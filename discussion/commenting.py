@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from . import comments, moderation, publications, settings
 from .errors import render_error
-from .extensions import db, limiter
+from .extensions import csrf, db, limiter
 from .forms import ActionForm, CommentForm, ReportForm
 from .models import Comment, CommentState, utcnow
 from .privacy import keyed_hash
@@ -45,6 +45,7 @@ PUBLISHED = "Thank you. Your comment is published."
 
 
 @bp.post("/publications/<slug>/comments")
+@csrf.exempt  # the form checks its own token, the one shared by all readers (pagetoken)
 @limiter.limit(lambda: current_app.config["RATELIMIT_COMMENTS"])
 def post(slug: str) -> Response | tuple[str, int]:
     publication = get_publication(slug)
@@ -53,6 +54,8 @@ def post(slug: str) -> Response | tuple[str, int]:
     if not comments.is_open(publication, rule_settings, utcnow().date()):
         return render_article(publication, form, form_notice=CLOSED), 403
     if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            raise CSRFError(form.csrf_token.errors[0])
         if form.parent_id.errors:  # the parent is gone: sending again posts a new comment
             form.parent_id.data = ""
         return render_article(publication, form), 400

@@ -70,6 +70,15 @@ CACHE_DEFAULT_TIMEOUT = 600
 CACHE_THRESHOLD = 300  # SimpleCache entries per process (rendered pages of ~20-100 KB)
 SETTINGS_CACHE_SECONDS = 10  # how long another process may use moderation rules before a change
 
-# CSRF tokens are bound to the session; without a time limit a page kept by the browser
-# (and revalidated with its ETag) keeps a working form.
+# CSRF tokens of moderators' and report forms are bound to the session; without a time
+# limit a page kept by the browser (and revalidated with its ETag) keeps a working form.
 WTF_CSRF_TIME_LIMIT = None
+# The comment form's token is the same for every reader (discussion/pagetoken.py) and
+# renewed hourly; a page opened this long ago can still post.
+COMMENT_FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
+
+# Anonymous article pages are marked for shared caches (a CDN, nginx, and each server
+# process's own page cache) for this many seconds: how long a change made through
+# another process may take to reach readers. The process making it shows it at once.
+SHARED_PAGE_SECONDS = 1
+PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers

@@ -29,7 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from . import comments
+from . import comments, pagetoken
 from .moderation import REJECT_REASONS, REPORT_REASONS
 from .pages import parse_id
 
@@ -52,7 +52,14 @@ def _strip(value: str | None) -> str | None:
 
 
 class CommentForm(FlaskForm):
-    """A reader's comment or reply. ``publication_id`` scopes the reply check."""
+    """A reader's comment or reply. ``publication_id`` scopes the reply check.
+
+    Its CSRF token is the shared page token (:mod:`discussion.pagetoken`), so the
+    article page is the same for every first-time reader.
+    """
+
+    class Meta:
+        csrf_class = pagetoken.PageCSRF
 
     name = StringField(
         "Name",

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import importer, related
+from . import importer, pagecache, related
 from .extensions import db
 from .models import (
     Author,
@@ -171,6 +171,7 @@ def touch(publication_ids: Iterable[int]) -> None:
     """Mark publications' public pages as changed (new cache version), in this transaction."""
     ids = sorted(set(publication_ids))
     if ids:
+        pagecache.changed()
         db.session.execute(
             update(Publication)
             .where(Publication.id.in_(ids))

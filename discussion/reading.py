@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from flask import (
     Blueprint,
@@ -16,9 +15,8 @@ from flask import (
     session,
 )
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
-from . import comments, publications, settings
+from . import comments, pagetoken, publications, settings
 from .extensions import cache, db
 from .forms import CommentForm
 from .models import Publication, utcnow
@@ -70,15 +68,6 @@ def article(slug: str) -> Response | str:
     return render_article(publication, form)
 
 
-# The page most readers get is the same for all of them but for the CSRF token, so it
-# is rendered once per cache version with a slot where the token goes. The slot is the
-# same in every process (a shared cache holds pages other processes rendered) and cannot
-# be guessed, so a comment cannot carry it.
-def _token_slot() -> str:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    return "csrf-slot-" + hmac.new(secret, b"csrf-slot", hashlib.sha256).hexdigest()[:32]
-
-
 def _is_plain_visit() -> bool:
     """A reader with nothing of their own on the page: no notice, no pending comment,
     no reply in progress, not signed in."""
@@ -91,23 +80,22 @@ def _is_plain_visit() -> bool:
 
 
 def _cached_article(state: publications.PageState) -> Response:
-    """The article page from the cache (keyed by the publication's cache version), with
-    this visitor's CSRF token; 304 when their copy is current."""
+    """The page most readers get, the same for all of them: rendered once per cache
+    version of the publication (and hour of the form's token), marked for shared caches
+    for ``SHARED_PAGE_SECONDS``; 304 when the reader's copy is current."""
     page = page_arg()
     open_now = comments.is_open(state, settings.rule_settings(), utcnow().date())
-    key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}"
+    key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}/{pagetoken.window()}"
     html = cache.get(key)
     if html is None:
         publication = db.get_or_404(Publication, state.id)
-        form = CommentForm(publication_id=publication.id)
-        form.csrf_token.current_token = _token_slot()
-        html = render_article(publication, form)
+        html = render_article(publication, CommentForm(publication_id=publication.id))
         cache.set(key, html)
-    token = generate_csrf()
-    response = make_response(html.replace(_token_slot(), token, 1))
-    response.set_etag(hashlib.sha256(f"{key}/{session.get('csrf_token')}".encode()).hexdigest())
-    response.cache_control.private = True
-    response.cache_control.no_cache = True
+    response = make_response(html)
+    response.set_etag(hashlib.sha256(key.encode()).hexdigest())
+    response.cache_control.public = True
+    response.cache_control.max_age = 0
+    response.cache_control.s_maxage = current_app.config["SHARED_PAGE_SECONDS"]
     return response.make_conditional(request)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Response, abort, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -32,8 +33,11 @@ HEADERS = {
 
 
 def _set_headers(response: Response) -> Response:
+    """The headers above; responses no view marked shareable are for this visitor only."""
+    headers = response.headers
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+        headers.setdefault(name, value)
+    headers.setdefault("Cache-Control", "private, no-cache")
     return response
 
 
@@ -60,6 +64,30 @@ def _reject_malformed_forms() -> None:
         abort(400)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def refuse_cross_origin() -> None:
+    """Refuse a request a browser sent from another site to change something here.
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site`` (current browsers) or
+    ``Origin`` (older ones); pages cannot forge either. A request with neither is not
+    from a browser acting for a visitor, so CSRF does not apply. The check Go's
+    ``http.CrossOriginProtection`` makes; raised as a CSRF error so each form's handler
+    answers it as it answers a bad token (the reader keeps their text).
+    """
+    if request.method in SAFE_METHODS:
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise CSRFError("The form was sent from another site.")
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise CSRFError("The form was sent from another site.")
+
+
 def init_app(app: Flask) -> None:
     """Secure cookies unless debugging or testing (or switched off), headers, proxies."""
     secure = app.config.get("SECURE_COOKIES")
@@ -82,4 +110,5 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
     app.before_request(_reject_malformed_forms)
+    app.before_request(refuse_cross_origin)
     app.after_request(_set_headers)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from . import pagecache
 from .extensions import cache, db
 from .models import Setting
 from .rules import RuleSettings
@@ -64,6 +65,7 @@ def rule_settings() -> RuleSettings:
 
 def save(changes: dict[str, Any]) -> None:
     """Store an admin's choices (only known settings)."""
+    pagecache.changed()  # rules decide whether article pages show the form
     for key, value in changes.items():
         if key not in DEFAULTS:
             raise KeyError(key)
