@@ -48,17 +48,19 @@ PUBLISHED = "Thank you. Your comment is published."
 @csrf.exempt  # the form checks its own token, the one shared by all readers (pagetoken)
 @limiter.limit(lambda: current_app.config["RATELIMIT_COMMENTS"])
 def post(slug: str) -> Response | tuple[str, int]:
-    publication = get_publication(slug)
+    publication = publications.page_state(slug)  # light: the full row only for a refusal
+    if publication is None:
+        abort(404)
     form = CommentForm(publication_id=publication.id)
     rule_settings = settings.rule_settings()
     if not comments.is_open(publication, rule_settings, utcnow().date()):
-        return render_article(publication, form, form_notice=CLOSED), 403
+        return render_article(get_publication(slug), form, form_notice=CLOSED), 403
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             raise CSRFError(form.csrf_token.errors[0])
         if form.parent_id.errors:  # the parent is gone: sending again posts a new comment
             form.parent_id.data = ""
-        return render_article(publication, form), 400
+        return render_article(get_publication(slug), form), 400
     address = request.remote_addr or ""
     comment = comments.post_comment(
         publication,

@@ -1,17 +1,17 @@
 """Engine settings per database.
 
 SQLite: WAL, a busy timeout and foreign keys; transactions begun by us (SQLAlchemy's
-recipe for pysqlite), IMMEDIATE unless serving a read request. A deferred transaction
-that reads and then writes fails at once with "database is locked" when another
-process committed in between (the busy timeout does not apply to that case), so
-several server processes posting at once would see errors.
+recipe for pysqlite), IMMEDIATE unless serving a read request or on the read
+connection. A deferred transaction that reads and then writes fails at once with
+"database is locked" when another process committed in between (the busy timeout does
+not apply to that case), so several server processes posting at once would see errors.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -29,9 +29,30 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_READING = "discussion_reading"
+
+
+def read_connection() -> Connection:
+    """This app context's connection for reads outside the ORM session: it takes no
+    write lock on SQLite, even while serving a POST, so other writers never wait for
+    it. Returned to the pool when the request ends."""
+    connection = g.get("read_connection")
+    if connection is None:
+        connection = g.read_connection = db.engine.connect().execution_options(**{_READING: True})
+    return connection
+
+
+def _close_read_connection(_error: BaseException | None) -> None:
+    connection = g.pop("read_connection", None)
+    if connection is not None:
+        connection.close()
+
+
 def _begin_sqlite(connection: Connection) -> None:
-    reading = has_request_context() and request.method in READ_METHODS
-    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    reads = connection.get_execution_options().get(_READING) or (
+        has_request_context() and request.method in READ_METHODS
+    )
+    connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
 
 def engine_options(app: Flask) -> None:
@@ -44,6 +65,7 @@ def engine_options(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
+    app.teardown_appcontext(_close_read_connection)
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":

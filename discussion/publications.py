@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import importer, pagecache, related
+from . import database, importer, pagecache, related
 from .extensions import db
 from .models import (
     Author,
@@ -52,29 +52,34 @@ def is_slug(text: str) -> bool:
 
 
 class PageState(NamedTuple):
-    """What decides which cached article page to serve, read in one light query."""
+    """What decides which cached article page to serve, and what posting a comment
+    needs of the publication, read in one light query."""
 
     id: int
     cache_version: int
     comments_open: bool
     published: date
+    premoderation: bool | None
 
 
 def page_state(slug: str) -> PageState | None:
     """The cache-relevant state of the publication with this slug, if any.
 
-    Read on every article view, so it takes a plain connection rather than the ORM
-    session (about half the cost).
+    Read on every article view and comment post, so it takes a plain connection rather
+    than the ORM session (about half the cost), outside any write transaction.
     """
     if not is_slug(slug):
         return None
-    with db.engine.connect() as connection:
-        row = connection.execute(_PAGE_STATE, {"slug": slug}).first()
+    row = database.read_connection().execute(_PAGE_STATE, {"slug": slug}).first()
     return PageState(*row) if row else None
 
 
 _PAGE_STATE = select(
-    Publication.id, Publication.cache_version, Publication.comments_open, Publication.published
+    Publication.id,
+    Publication.cache_version,
+    Publication.comments_open,
+    Publication.published,
+    Publication.premoderation,
 ).where(Publication.slug == bindparam("slug"))
 
 
