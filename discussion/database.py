@@ -33,9 +33,16 @@ _READING = "discussion_reading"
 
 
 def read_connection() -> Connection:
-    """This app context's connection for reads outside the ORM session: it takes no
-    write lock on SQLite, even while serving a POST, so other writers never wait for
-    it. Returned to the pool when the request ends."""
+    """The connection for reads that should not wait for, or hold up, writers.
+
+    SQLite locks the whole database for a write transaction, and every transaction of
+    a POST begins IMMEDIATE (see above), so reads there take a connection of their own
+    that takes no write lock; it returns to the pool when the app context ends. Other
+    databases lock rows, so reads share the session's connection (one checkout and one
+    pre-ping per request, not two).
+    """
+    if db.engine.dialect.name != "sqlite":
+        return db.session.connection()
     connection = g.get("read_connection")
     if connection is None:
         connection = g.read_connection = db.engine.connect().execution_options(**{_READING: True})
