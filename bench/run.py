@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proxy
 from load_check import prepare_database, server_env
 from processes import ROOT, free_port, gunicorn, start, stop
 
@@ -248,9 +249,10 @@ def main() -> int:
             results += [isso_get, isso_post]
 
             # Article pages, each against the ceiling at the same size.
+            sizes = {}
             for n in (0, 20, 200, 2000):
                 path = f"/publications/demo-comments-{n}"
-                size = len(fetch(base + path)[0].encode())
+                size = sizes[n] = len(fetch(base + path)[0].encode())
                 ceil = wrk(f"ceiling: {size} bytes", f"http://127.0.0.1:{ceiling_port}/{size}", d)
                 ours = wrk(f"article, {n} approved comments", base + path, d)
                 ours.size, ceil.size = size, size
@@ -342,6 +344,33 @@ def main() -> int:
                         single=True,
                     )
                 )
+            if proxy.available():
+                nginx, nginx_port = proxy.start_nginx(workdir, app_port, sizes[200])
+                try:
+                    through = f"http://127.0.0.1:{nginx_port}"
+                    static = wrk(
+                        f"nginx: static file, {sizes[200]} bytes", through + "/static/page.html", d
+                    )
+                    proxied = wrk(
+                        "article, 200 comments, through nginx (deploy/nginx.conf)",
+                        through + "/publications/demo-comments-200",
+                        d,
+                    )
+                    proxied.note = f"{proxied.rps / static.rps:.0%} of nginx static"
+                    results += [static, proxied]
+                    delays = [
+                        proxy.approval_delay(
+                            through,
+                            "demo-comments-20",
+                            lambda: approve_one(through, base, url, moderator),
+                        )
+                        for _ in range(5)
+                    ]
+                finally:
+                    stop(nginx)
+            else:
+                delays = []
+                print("nginx is not installed (apt-get install nginx): proxy scenarios skipped")
             rss = worker_rss_mb(app)
         finally:
             for process in (app, ceiling, isso):
@@ -365,8 +394,49 @@ def main() -> int:
             check=True,
         ).stdout.split()
 
-    report(args, results, isso_get, isso_post, rss, related)
+    report(args, results, isso_get, isso_post, rss, related, delays)
     return 0
+
+
+def approve_one(through: str, base: str, url: str, moderator: dict[str, str]) -> int:
+    """Post a comment through the proxy, approve it on the app; its id."""
+    slug = "demo-comments-20"
+    page, _ = fetch(f"{through}/publications/{slug}")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    tag = f"approval-{secrets.token_hex(6)}"
+    opener = urllib.request.build_opener(NoRedirect)
+    opener.open(
+        urllib.request.Request(
+            f"{through}/publications/{slug}/comments",
+            data=f"name=Bench&body={tag}&csrf_token={quote(token)}".encode(),
+        )
+    )
+    comment_id = int(
+        subprocess.run(
+            [
+                PYTHON,
+                "-c",
+                "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]);"
+                "print(e.connect().execute(sa.text('SELECT id FROM comments WHERE body_text = :t'),"
+                " {'t': sys.argv[2]}).scalar_one())",
+                url,
+                tag,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    queue, _ = fetch(base + "/moderation/", headers=moderator)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', queue).group(1)
+    opener.open(
+        urllib.request.Request(
+            f"{base}/moderation/comments/{comment_id}/approve",
+            data=f"csrf_token={quote(token)}".encode(),
+            headers=moderator,
+        )
+    )
+    return comment_id
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -377,7 +447,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return fp
 
 
-def report(args, results, isso_get, isso_post, rss, related) -> None:  # type: ignore[no-untyped-def]
+def report(args, results, isso_get, isso_post, rss, related, delays) -> None:  # type: ignore[no-untyped-def]
     print(
         f"\n{args.database}: {args.publications} publications, {args.comments} comments; "
         f"gunicorn {WORKERS} sync workers each; wrk {THREADS} threads, {CONNECTIONS} "
@@ -400,6 +470,11 @@ def report(args, results, isso_get, isso_post, rss, related) -> None:  # type: i
         f"\nrecompute related for one publication among {args.publications}: "
         f"{related[0]} lists in {related[1]} s"
     )
+    if delays:
+        print(
+            "approval visible through nginx after: "
+            + ", ".join(f"{seconds * 1000:.0f} ms" for seconds in delays)
+        )
     print("worker resident memory after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
 
 

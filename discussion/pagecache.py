@@ -8,8 +8,9 @@ without a proxy. Only views that opt in are kept (today: the anonymous article p
 everything else, and every request with the visitor's cookies, passes straight through.
 
 A change committed in this process empties its cache at once (:func:`changed`, called
-by :func:`discussion.publications.touch` and when rules change); other processes serve
-the change within N seconds (``SHARED_PAGE_SECONDS``).
+by :func:`discussion.publications.touch` and when rules change); other processes, and
+nginx, serve it within N seconds (``SHARED_PAGE_SECONDS``): every copy expires at the
+same whole second (:func:`shared_until`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class PageCache:
             environ.get("QUERY_STRING", ""),
         )
         entry = self.entries.get(key)
-        if entry is not None and entry.expires > time.monotonic():
+        if entry is not None and entry.expires > time.time():
             return self._serve(entry, environ, start_response)
         if method == "HEAD" or self.max_entries <= 0:
             return self.app(environ, start_response)
@@ -111,7 +112,7 @@ class PageCache:
                 self.entries.pop(next(iter(self.entries)))
             etag = next((v for k, v in headers if k.lower() == "etag"), None)
             self.entries[key] = _Entry(
-                time.monotonic() + seconds,
+                shared_until(seconds),
                 status,
                 headers,
                 body,
@@ -130,6 +131,13 @@ class PageCache:
             return []
         start_response(entry.status, entry.headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.body]
+
+
+def shared_until(seconds: int) -> int:
+    """When a page shared for ``seconds`` expires: at a whole second, as in nginx, whose
+    cache keeps a page through the second its lifetime ends in. Aligning both on the
+    same boundary keeps a change from waiting for one cache and then the other."""
+    return int(time.time()) + seconds
 
 
 def _shared_seconds(status: str, headers: list[tuple[str, str]]) -> int:

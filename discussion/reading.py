@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import comments, pagetoken, publications, settings
+from . import comments, pagecache, pagetoken, publications, settings
 from .extensions import cache, db
 from .forms import CommentForm
 from .models import Publication, utcnow
@@ -95,7 +95,12 @@ def _cached_article(state: publications.PageState) -> Response:
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
     response.cache_control.public = True
     response.cache_control.max_age = 0
-    response.cache_control.s_maxage = current_app.config["SHARED_PAGE_SECONDS"]
+    seconds = current_app.config["SHARED_PAGE_SECONDS"]
+    response.cache_control.s_maxage = seconds
+    # nginx counts whole seconds: with s-maxage alone it keeps the page up to a second
+    # longer. This absolute expiry (the start of the last second it may be served in)
+    # ends it when the process's own copy ends (pagecache.shared_until).
+    response.headers["X-Accel-Expires"] = f"@{pagecache.shared_until(seconds) - 1}"
     return response.make_conditional(request)
 
 
