@@ -194,7 +194,7 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Abuse rules use a keyed hash of the address; the raw address and user agent are
     # kept for a short time only (see the privacy task).
-    ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip_hash: Mapped[str | None] = mapped_column(String(64))  # no index: see migration 0006
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     open_reports: Mapped[int] = mapped_column(default=0)
