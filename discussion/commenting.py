@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
-from . import comments, moderation, publications, settings
+from . import comments, database, moderation, publications, settings
 from .errors import render_error
 from .extensions import csrf, db, limiter
 from .forms import ActionForm, CommentForm, ReportForm
@@ -54,12 +54,14 @@ def post(slug: str) -> Response | tuple[str, int]:
     form = CommentForm(publication_id=publication.id)
     rule_settings = settings.rule_settings()
     if not comments.is_open(publication, rule_settings, utcnow().date()):
+        database.only_reads_follow()
         return render_article(get_publication(slug), form, form_notice=CLOSED), 403
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             raise CSRFError(form.csrf_token.errors[0])
         if form.parent_id.errors:  # the parent is gone: sending again posts a new comment
             form.parent_id.data = ""
+        database.only_reads_follow()
         return render_article(get_publication(slug), form), 400
     address = request.remote_addr or ""
     comment = comments.post_comment(
@@ -68,6 +70,7 @@ def post(slug: str) -> Response | tuple[str, int]:
         email=form.email.data,
         body=form.body.data or "",
         parent_id=form.parent,
+        root_id=form.root_id,
         honeypot=form.website.data,
         origin=comments.Origin(
             ip_hash=keyed_hash(address, current_app.config["SECRET_KEY"], "address"),
@@ -104,6 +107,7 @@ def too_many(error: TooManyRequests) -> Any:
 def _refused(error: HTTPException, notice: str) -> Any:
     """The page the reader was on, with their text and why it was refused; the plain
     error page when there is no such page (an error handler must not raise)."""
+    database.only_reads_follow()
     args = request.view_args or {}
     publication = publications.by_slug(args.get("slug", ""))
     if publication is None:

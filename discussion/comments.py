@@ -47,6 +47,24 @@ def replyable(comment_id: int, publication_id: int) -> Comment | None:
     )
 
 
+_REPLY_ROOT = select(Comment.id, Comment.root_id).where(
+    Comment.id == bindparam("comment_id"),
+    Comment.publication_id == bindparam("publication_id"),
+    Comment.state == CommentState.APPROVED,
+    ~Comment.hidden,
+)
+
+
+def reply_root(comment_id: int, publication_id: int) -> int | None:
+    """The thread (its top-level comment's id) a reply to this comment joins, when the
+    comment can be answered: as :func:`replyable`, without loading it or locking."""
+    with database.reading() as connection:
+        row = connection.execute(
+            _REPLY_ROOT, {"comment_id": comment_id, "publication_id": publication_id}
+        ).first()
+    return (row.root_id or row.id) if row else None
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a comment came from: what abuse rules may use, and for how long."""
@@ -71,6 +89,7 @@ def post_comment(
     body: str,
     email: str | None = None,
     parent_id: int | None = None,
+    root_id: int | None = None,
     honeypot: str | None = None,
     origin: Origin | None = None,
     settings: rules.RuleSettings | None = None,
@@ -79,19 +98,20 @@ def post_comment(
     """Store a reader's comment in the state the moderation rules give it.
 
     The text is kept exactly as typed and rendered to HTML once, here. Every rule
-    that held the comment is stored with it. ``parent_id`` must already be checked
-    with :func:`replyable`.
+    that held the comment is stored with it. A reply's ``parent_id`` and ``root_id``
+    (the thread it joins) come from :func:`reply_root`.
     """
     email = email or None
     origin = origin or Origin()
-    # Everything but the insert happens before the write transaction: on SQLite its
-    # first statement takes the write lock, held until the commit, so concurrent posts
-    # wait only for an insert. Two identical posts sent in the same instant may both
-    # escape the duplicate rule (a hold, not a constraint); that race is accepted.
+    # Everything but the inserts happens before the write transaction (the reply's
+    # parent was checked by reply_root, the settings are cached): on SQLite its first
+    # statement takes the write lock, held until the commit, so concurrent posts wait
+    # only for an insert. Two identical posts sent in the same instant may both escape
+    # the duplicate rule (a hold, not a constraint); that race is accepted.
     html, text_hash = sanitizer.render(body), body_hash(body)
-    connection = database.read_connection()
-    known_author = _has_approved(connection, email)
-    duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
+    with database.reading() as connection:
+        known_author = _has_approved(connection, email)
+        duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
     verdict = rules.evaluate(
         rules.Submission(
             body=body,
@@ -104,10 +124,6 @@ def post_comment(
         ),
         settings or rules.RuleSettings(),
     )
-    root_id = None
-    if parent_id is not None:
-        parent = db.session.get(Comment, parent_id)  # loaded when the form checked it
-        root_id = (parent.root_id or parent.id) if parent else None
     state = CommentState(verdict.state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
         insert(Comment).returning(Comment.id),

@@ -9,9 +9,11 @@ not apply to that case), so several server processes posting at once would see e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -32,21 +34,32 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 _READING = "discussion_reading"
 
 
-def read_connection() -> Connection:
-    """The connection for reads that should not wait for, or hold up, writers.
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for reads that should neither wait for writers nor hold them up.
 
-    SQLite locks the whole database for a write transaction, and every transaction of
-    a POST begins IMMEDIATE (see above), so reads there take a connection of their own
-    that takes no write lock; it returns to the pool when the app context ends. Other
-    databases lock rows, so reads share the session's connection (one checkout and one
-    pre-ping per request, not two).
+    SQLite locks the whole database for a write transaction, and every transaction of a
+    POST begins IMMEDIATE (see above), so these reads take a connection of their own
+    (one per app context) that takes no write lock; its snapshot ends with the block.
+    Other databases lock rows: the reads share the session's connection (one checkout
+    and one pre-ping per request, not two).
     """
     if db.engine.dialect.name != "sqlite":
-        return db.session.connection()
+        yield db.session.connection()
+        return
     connection = g.get("read_connection")
     if connection is None:
         connection = g.read_connection = db.engine.connect().execution_options(**{_READING: True})
-    return connection
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+
+
+def only_reads_follow() -> None:
+    """This request writes nothing more (it is answering a refusal): SQLite transactions
+    it begins from now on take no write lock."""
+    g.only_reads = True
 
 
 def _close_read_connection(_error: BaseException | None) -> None:
@@ -56,8 +69,10 @@ def _close_read_connection(_error: BaseException | None) -> None:
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    reads = connection.get_execution_options().get(_READING) or (
-        has_request_context() and request.method in READ_METHODS
+    reads = (
+        connection.get_execution_options().get(_READING)
+        or (has_app_context() and g.get("only_reads", False))
+        or (has_request_context() and request.method in READ_METHODS)
     )
     connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 

@@ -93,13 +93,16 @@ class CommentForm(FlaskForm):
     def __init__(self, *args: Any, publication_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.publication_id = publication_id
+        self.root_id: int | None = None  # the thread a valid reply joins
 
     def validate_parent_id(self, field: HiddenField) -> None:
         """A reply must answer an approved comment of the same publication."""
+        self.root_id = None
         if not field.data:
             return
         parent = parse_id(field.data)
-        if parent is None or not comments.replyable(parent, self.publication_id):
+        self.root_id = comments.reply_root(parent, self.publication_id) if parent else None
+        if self.root_id is None:
             raise ValidationError(
                 "The comment you are replying to is no longer available. Send again to post "
                 "yours as a new comment."

@@ -70,7 +70,8 @@ def page_state(slug: str) -> PageState | None:
     """
     if not is_slug(slug):
         return None
-    row = database.read_connection().execute(_PAGE_STATE, {"slug": slug}).first()
+    with database.reading() as connection:
+        row = connection.execute(_PAGE_STATE, {"slug": slug}).first()
     return PageState(*row) if row else None
 
 

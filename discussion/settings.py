@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from . import pagecache
+from . import database, pagecache
 from .extensions import cache, db
 from .models import Setting
 from .rules import RuleSettings
@@ -37,10 +37,11 @@ def current() -> dict[str, Any]:
     """
     stored = cache.get(_CACHE_KEY)
     if stored is None:
-        stored = {
-            row.key: row.value
-            for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFAULTS)))
-        }
+        with database.reading() as connection:  # a POST reading them takes no write lock
+            rows = connection.execute(
+                select(Setting.key, Setting.value).where(Setting.key.in_(DEFAULTS))
+            )
+            stored = {key: value for key, value in rows}
         cache.set(_CACHE_KEY, stored, timeout=current_app.config["SETTINGS_CACHE_SECONDS"])
     values = {name: current_app.config[key] for name, key in DEFAULTS.items()}
     values.update(stored)
