@@ -70,8 +70,9 @@ CACHE_DEFAULT_TIMEOUT = 600
 CACHE_THRESHOLD = 300  # SimpleCache entries per process (rendered pages of ~20-100 KB)
 SETTINGS_CACHE_SECONDS = 10  # how long another process may use moderation rules before a change
 
-# CSRF tokens of moderators' and report forms are bound to the session; without a time
-# limit a page kept by the browser (and revalidated with its ETag) keeps a working form.
+# CSRF tokens of every form but the comment form (sign-in, moderation, report, status
+# link) are bound to the session; without a time limit a page kept by the browser keeps
+# a working form.
 WTF_CSRF_TIME_LIMIT = None
 # The comment form's token is the same for every reader (discussion/pagetoken.py) and
 # renewed hourly; a page opened this long ago can still post.

@@ -15,6 +15,7 @@ same whole second (:func:`shared_until`).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,10 +60,14 @@ class PageCache:
         self.private_cookies = frozenset(private_cookies)
         self.max_entries = max_entries
         self.entries: dict[tuple[str, ...], _Entry] = {}
+        self.generation = 0  # pages rendered before a change are not kept after it
+        self.lock = threading.Lock()  # threaded servers (the quickstart's)
 
     def clear(self) -> None:
         """Forget every page (a change was committed)."""
-        self.entries.clear()
+        with self.lock:
+            self.entries.clear()
+            self.generation += 1
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -75,7 +80,7 @@ class PageCache:
             environ.get("QUERY_STRING", ""),
         )
         entry = self.entries.get(key)
-        if entry is not None and entry.expires > time.time():
+        if entry is not None and entry.expires > _now():
             return self._serve(entry, environ, start_response)
         if method == "HEAD" or self.max_entries <= 0:
             return self.app(environ, start_response)
@@ -91,33 +96,37 @@ class PageCache:
     def _fetch(
         self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
-        """Ask the app, keep the answer if it is shareable, and pass it on."""
-        captured: list[Any] = []
+        """Ask the app; keep its answer when it is shareable, else pass it straight on."""
+        generation = self.generation
+        answer: list[Any] = []  # [status, headers, shareable]
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured[:] = [status, headers]
+            shareable = bool(_shared_seconds(status, headers))
+            answer[:] = [status, headers, shareable]
+            if not shareable:
+                return start_response(status, headers, exc_info)
             return lambda data: None  # the body comes back through the iterable
 
         chunks = self.app(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        status, headers = captured
-        seconds = _shared_seconds(status, headers)
-        if seconds:
-            if len(self.entries) >= self.max_entries:
-                self.entries.pop(next(iter(self.entries)))
-            etag = next((v for k, v in headers if k.lower() == "etag"), None)
-            self.entries[key] = _Entry(
-                shared_until(seconds),
-                status,
-                headers,
-                body,
-                unquote_etag(etag)[0] if etag else None,
-            )
+        if not answer:  # WSGI lets an app answer on its first chunk: read it all
+            chunks = _read(chunks)
+        if not answer[2]:
+            return chunks
+        status, headers, _ = answer
+        body = b"".join(_read(chunks))
+        etag = next((v for k, v in headers if k.lower() == "etag"), None)
+        entry = _Entry(
+            shared_until(_shared_seconds(status, headers)),
+            status,
+            headers,
+            body,
+            unquote_etag(etag)[0] if etag else None,
+        )
+        with self.lock:
+            if generation == self.generation:  # no change was committed meanwhile
+                if key not in self.entries and len(self.entries) >= self.max_entries:
+                    self.entries.pop(next(iter(self.entries)))
+                self.entries[key] = entry
         start_response(status, headers)
         return [body]
 
@@ -133,11 +142,25 @@ class PageCache:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.body]
 
 
+def _now() -> float:
+    return time.time()
+
+
+def _read(chunks: Iterable[bytes]) -> list[bytes]:
+    """Every chunk of a WSGI body, closing it as WSGI requires."""
+    try:
+        return list(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
 def shared_until(seconds: int) -> int:
     """When a page shared for ``seconds`` expires: at a whole second, as in nginx, whose
     cache keeps a page through the second its lifetime ends in. Aligning both on the
     same boundary keeps a change from waiting for one cache and then the other."""
-    return int(time.time()) + seconds
+    return int(_now()) + seconds
 
 
 def _shared_seconds(status: str, headers: list[tuple[str, str]]) -> int:
@@ -154,7 +177,10 @@ def _shared_seconds(status: str, headers: list[tuple[str, str]]) -> int:
 
 
 def changed() -> None:
-    """Public pages changed in this transaction: empty this process's cache on commit."""
+    """Public pages changed in this transaction: empty this process's cache on commit.
+
+    A rollback leaves the mark (savepoints roll back too): at worst a later commit in
+    the same session empties the cache once more than needed."""
     db.session.info[_CHANGED] = True
 
 
@@ -164,11 +190,6 @@ def _after_commit(session: Session) -> None:
         cache = current_app.extensions.get("page_cache")
         if cache is not None:
             cache.clear()
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
 
 
 def init_app(app: Flask) -> None:

@@ -93,14 +93,15 @@ def _cached_article(state: publications.PageState) -> Response:
         cache.set(key, html)
     response = make_response(html)
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
-    response.cache_control.public = True
-    response.cache_control.max_age = 0
     seconds = current_app.config["SHARED_PAGE_SECONDS"]
-    response.cache_control.s_maxage = seconds
-    # nginx counts whole seconds: with s-maxage alone it keeps the page up to a second
-    # longer. This absolute expiry (the start of the last second it may be served in)
-    # ends it when the process's own copy ends (pagecache.shared_until).
-    response.headers["X-Accel-Expires"] = f"@{pagecache.shared_until(seconds) - 1}"
+    if seconds > 0:
+        response.cache_control.public = True
+        response.cache_control.max_age = 0
+        response.cache_control.s_maxage = seconds
+        # nginx counts whole seconds: with s-maxage alone it keeps the page up to a
+        # second longer. This absolute expiry (the start of the last second it may be
+        # served in) ends it when the process's own copy ends (pagecache.shared_until).
+        response.headers["X-Accel-Expires"] = f"@{pagecache.shared_until(seconds) - 1}"
     return response.make_conditional(request)
 
 

@@ -70,11 +70,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 def refuse_cross_origin() -> None:
     """Refuse a request a browser sent from another site to change something here.
 
-    Browsers say where a request comes from in ``Sec-Fetch-Site`` (current browsers) or
-    ``Origin`` (older ones); pages cannot forge either. A request with neither is not
-    from a browser acting for a visitor, so CSRF does not apply. The check Go's
-    ``http.CrossOriginProtection`` makes; raised as a CSRF error so each form's handler
-    answers it as it answers a bad token (the reader keeps their text).
+    Browsers say where a request comes from in ``Sec-Fetch-Site`` (since 2020-2023) or
+    ``Origin`` (on every POST since 2019-2020); pages cannot forge either. A request
+    with neither comes from a client that is not a browser, where CSRF does not apply,
+    or from a browser too old to send them (Internet Explorer, Firefox before 70): for
+    those only the forms' tokens stand, and the comment form's token is not secret. The
+    check Go's ``http.CrossOriginProtection`` makes (host and port, as the browser was
+    asked for them; behind a proxy, PROXY_COUNT and the proxy's Host header); raised as
+    a CSRF error so each form's handler answers it as a bad token (the reader keeps
+    their text).
     """
     if request.method in SAFE_METHODS:
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 
-from discussion import accounts, create_app, publications
+from discussion import accounts, create_app, pagecache, publications
 from discussion.extensions import db
 from discussion.models import Moderator, Role
 from tests.helpers import PASSWORD
@@ -99,6 +100,15 @@ def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def page_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The page cache's clock, stopped (a second boundary mid-test would expire pages);
+    set ``page_clock[0]`` to move it."""
+    now = [float(int(time.time()))]
+    monkeypatch.setattr(pagecache, "_now", lambda: now[0])
+    return now
 
 
 @pytest.fixture

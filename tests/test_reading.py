@@ -242,7 +242,7 @@ def test_method_not_allowed_keeps_the_allow_header(seeded: Flask, client: FlaskC
 
 
 def test_query_count_does_not_grow_with_comments_or_related(
-    app: Flask, client: FlaskClient, count_queries
+    app: Flask, client: FlaskClient, count_queries, page_clock
 ) -> None:
     few = make_publication(topics=["Global Policy"])
     many = make_publication(topics=["Global Policy"])

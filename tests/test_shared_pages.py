@@ -155,7 +155,7 @@ def test_a_readers_own_page_is_never_shared_nor_given_to_others(
 
 
 def test_the_page_cache_answers_without_the_app_and_honours_etags(
-    app: Flask, client: FlaskClient, count_queries
+    app: Flask, client: FlaskClient, count_queries, page_clock
 ) -> None:
     publication = make_publication()
     url = f"/publications/{publication.slug}"
@@ -171,24 +171,120 @@ def test_the_page_cache_answers_without_the_app_and_honours_etags(
     assert current.headers["ETag"] == first.headers["ETag"]
 
 
-def test_another_process_shows_an_approval_within_the_shared_seconds(
-    app: Flask, client: FlaskClient, moderator, monkeypatch: pytest.MonkeyPatch
+def test_an_approval_shows_here_at_once_and_in_another_process_when_its_copy_expires(
+    app: Flask, client: FlaskClient, moderator, page_clock
 ) -> None:
     other = create_app({**app.config})  # a second server process, with its own caches
     publication = make_publication()
     comment = make_comment(publication, state=CommentState.PENDING, body="Fresh insight")
     url = f"/publications/{publication.slug}"
-    assert "Fresh insight" not in other.test_client().get(url).get_data(as_text=True)
+    for process in (app, other):  # both keep the page without the comment
+        assert "Fresh insight" not in process.test_client().get(url).get_data(as_text=True)
     login(client, "mod")
     client.post(
         f"/moderation/comments/{comment.id}/approve", data={"csrf_token": queue_token(client)}
     )
-    assert "Fresh insight" in app.test_client().get(url).get_data(as_text=True)  # this process
-    later = time.time() + app.config["SHARED_PAGE_SECONDS"] + 0.01
-    monkeypatch.setattr(pagecache.time, "time", lambda: later)
+    assert "Fresh insight" in app.test_client().get(url).get_data(as_text=True)  # at once
+    assert "Fresh insight" not in other.test_client().get(url).get_data(as_text=True)
+    page_clock[0] += app.config["SHARED_PAGE_SECONDS"]  # its copy expires
     assert "Fresh insight" in other.test_client().get(url).get_data(as_text=True)
     with other.app_context():
         db.engine.dispose()
+
+
+def test_a_bulk_approval_with_skipped_comments_still_shows_at_once(
+    app: Flask, client: FlaskClient, moderator, page_clock
+) -> None:
+    publication = make_publication()
+    pending = make_comment(publication, state=CommentState.PENDING, body="Approved in bulk")
+    gone = make_comment(publication, state=CommentState.PENDING, body="Rejected meanwhile")
+    url = f"/publications/{publication.slug}"
+    assert "Approved in bulk" not in app.test_client().get(url).get_data(as_text=True)
+    login(client, "mod")
+    token = queue_token(client)
+    gone.state = CommentState.REJECTED  # another moderator, between page and action
+    db.session.commit()
+    response = client.post(
+        "/moderation/bulk",
+        data={"csrf_token": token, "action": "approve", "ids": [str(pending.id), str(gone.id)]},
+        follow_redirects=True,
+    )
+    assert "1 skipped" in response.get_data(as_text=True)
+    assert "Approved in bulk" in app.test_client().get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("cookie", "headers"),
+    [("remember_token", {}), ("session", {}), (None, {"Authorization": "Basic eA=="})],
+)
+def test_requests_with_the_visitors_credentials_always_reach_the_app(
+    app: Flask,
+    client: FlaskClient,
+    count_queries,
+    page_clock,
+    cookie: str | None,
+    headers: dict[str, str],
+) -> None:
+    url = f"/publications/{make_publication().slug}"
+    client.get(url)  # now in the page cache
+    visitor = app.test_client()
+    if cookie:
+        visitor.set_cookie(cookie, "abc")
+    count_queries.count = 0
+    visitor.get(url, headers=headers)
+    assert count_queries.count > 0
+
+
+def test_head_and_other_files_pass_the_page_cache(app: Flask, client: FlaskClient) -> None:
+    url = f"/publications/{make_publication().slug}"
+    head = client.head(url)  # a miss: answered by the app, not kept
+    assert head.status_code == 200 and head.get_data() == b""
+    assert app.extensions["page_cache"].entries == {}
+    styles = client.get("/static/css/site.css", buffered=True)
+    assert styles.status_code == 200 and len(styles.get_data()) > 100
+    assert app.extensions["page_cache"].entries == {}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "headers", "status"),
+    [
+        ("http://localhost:5000", {"Origin": "http://localhost:5000"}, 303),
+        ("http://localhost:5000", {"Origin": "http://localhost:5001"}, 400),
+        ("http://localhost", {"Origin": "https://localhost:8443"}, 400),
+    ],
+)
+def test_the_origin_check_compares_host_and_port(
+    app: Flask, client: FlaskClient, base_url: str, headers: dict[str, str], status: int
+) -> None:
+    url = f"/publications/{make_publication().slug}"
+    token = _form_token(client.get(url).get_data(as_text=True))
+    response = client.post(
+        f"{url}/comments", data={**TYPED, "csrf_token": token}, headers=headers, base_url=base_url
+    )
+    assert response.status_code == status
+
+
+@pytest.mark.config(PROXY_COUNT=1)
+def test_behind_a_proxy_the_origin_is_compared_with_the_forwarded_host(
+    app: Flask, client: FlaskClient
+) -> None:
+    url = f"/publications/{make_publication().slug}"
+    token = _form_token(client.get(url).get_data(as_text=True))
+    proxied = {"X-Forwarded-Host": "news.example.org", "X-Forwarded-Proto": "https"}
+    for origin, status in (("https://news.example.org", 303), ("https://evil.example", 400)):
+        response = client.post(
+            f"{url}/comments",
+            data={**TYPED, "csrf_token": token},
+            headers={**proxied, "Origin": origin},
+        )
+        assert response.status_code == status, origin
+
+
+@pytest.mark.config(SHARED_PAGE_SECONDS=0)
+def test_pages_are_not_shared_when_sharing_is_switched_off(app: Flask, client: FlaskClient) -> None:
+    response = client.get(f"/publications/{make_publication().slug}")
+    assert response.cache_control.private and "X-Accel-Expires" not in response.headers
+    assert app.extensions["page_cache"].entries == {}
 
 
 @pytest.mark.parametrize(
