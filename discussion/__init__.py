@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,6 +64,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(commenting.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(moderating.bp)
+    if not app.testing:
+        # What exists now lives as long as the process (modules, the app, its
+        # extensions): keep the collector from walking it on every full collection,
+        # which paused a request for 50-100 ms every hundred or so queue pages.
+        gc.freeze()
     return app
 
 
