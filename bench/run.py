@@ -130,6 +130,14 @@ done = function(summary, latency, requests)
 end
 """
 
+UNIQUE_SCRIPT = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "%(path)sn=" .. n)
+end
+"""
+
 ISSO_POST_SCRIPT = """
 local counter = 0
 request = function()
@@ -302,6 +310,19 @@ def main() -> int:
                 results.append(wrk(name, base + path, d))
                 results.append(
                     wrk(f"  server time: {name}", base + path, max(d // 2, 3), single=True)
+                )
+                # Listings are shared like articles; a new URL each time is a miss, so
+                # this row is the time Flask takes to build the page.
+                script = workdir / "unique.lua"
+                script.write_text(UNIQUE_SCRIPT % {"path": path + ("&" if "?" in path else "?")})
+                results.append(
+                    wrk(
+                        f"  server time through Flask: {name}",
+                        base,
+                        max(d // 2, 3),
+                        script=script,
+                        single=True,
+                    )
                 )
             login_page, session = fetch(base + "/auth/login")
             login_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from . import database, importer, pagecache, related
 from .extensions import db
@@ -29,6 +29,7 @@ from .pages import Page
 
 # What a publication card shows, loaded in three queries for any number of cards.
 CARD_LOADING = (
+    defer(Publication.body),  # a card never shows the article's text
     selectinload(Publication.bylines),
     selectinload(Publication.types),
     selectinload(Publication.topics),

@@ -27,14 +27,14 @@ bp = Blueprint("reading", __name__)
 
 
 @bp.get("/")
-def front() -> str:
+def front() -> Response:
     latest = publications.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
     counts = comments.approved_counts(p.id for p in latest)
-    return render_template("reading/front.html", publications=latest, counts=counts)
+    return _listing(render_template("reading/front.html", publications=latest, counts=counts))
 
 
 @bp.get("/publications/")
-def index() -> str:
+def index() -> Response:
     filters = publications.resolve_filters(request.args.get("type"), request.args.get("topic"))
     if filters is None:
         abort(404)
@@ -43,14 +43,25 @@ def index() -> str:
     )
     if pages.page > pages.pages:
         abort(404)
-    return render_template(
-        "reading/index.html",
-        pages=pages,
-        filters=filters,
-        types=publications.all_types(),
-        topics=publications.all_topics(),
-        counts=comments.approved_counts(p.id for p in pages.items),
+    return _listing(
+        render_template(
+            "reading/index.html",
+            pages=pages,
+            filters=filters,
+            types=publications.all_types(),
+            topics=publications.all_topics(),
+            counts=comments.approved_counts(p.id for p in pages.items),
+        )
     )
+
+
+def _listing(html: str) -> Response:
+    """A listing: the same for every first-time reader, so shared like the article."""
+    response = make_response(html)
+    if _is_plain_visit():
+        response.add_etag()
+        _share(response)
+    return response.make_conditional(request)
 
 
 @bp.get("/publications/<slug>")
@@ -93,6 +104,13 @@ def _cached_article(state: publications.PageState) -> Response:
         cache.set(key, html)
     response = make_response(html)
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
+    _share(response)
+    return response.make_conditional(request)
+
+
+def _share(response: Response) -> None:
+    """Mark a page every first-time reader gets alike for shared caches (this process's
+    page cache, nginx, a CDN) for ``SHARED_PAGE_SECONDS``; browsers revalidate it."""
     seconds = current_app.config["SHARED_PAGE_SECONDS"]
     if seconds > 0:
         response.cache_control.public = True
@@ -102,7 +120,6 @@ def _cached_article(state: publications.PageState) -> Response:
         # second longer. This absolute expiry (the start of the last second it may be
         # served in) ends it when the process's own copy ends (pagecache.shared_until).
         response.headers["X-Accel-Expires"] = f"@{pagecache.shared_until(seconds) - 1}"
-    return response.make_conditional(request)
 
 
 def get_publication(slug: str) -> Publication:

@@ -303,3 +303,18 @@ def test_only_responses_marked_for_shared_caches_are_kept(
     status: str, headers: list[tuple[str, str]], seconds: int
 ) -> None:
     assert pagecache._shared_seconds(status, headers) == seconds
+
+
+@pytest.mark.parametrize("url", ["/", "/publications/", "/publications/?type=analysis"])
+def test_listings_are_shared_with_first_time_readers_but_not_with_moderators(
+    app: Flask, client: FlaskClient, moderator, url: str
+) -> None:
+    make_publication(types=["Analysis"])
+    anonymous = app.test_client().get(url)
+    assert anonymous.cache_control.public and "ETag" in anonymous.headers
+    assert anonymous.headers.getlist("Set-Cookie") == []
+    login(client, "mod")
+    signed_in = client.get(url)
+    assert signed_in.cache_control.private and not signed_in.cache_control.public
+    assert "Sign out" in signed_in.get_data(as_text=True)
+    assert "Sign out" not in app.test_client().get(url).get_data(as_text=True)
