@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import database, publications, rules, sanitizer
 from .extensions import db
@@ -35,24 +36,19 @@ class Thread:
     approved_count: int
 
 
-def replyable(comment_id: int, publication_id: int) -> Comment | None:
-    """The comment, when it is approved and belongs to the publication."""
-    return db.session.scalar(
-        select(Comment).where(
-            Comment.id == comment_id,
-            Comment.publication_id == publication_id,
-            Comment.state == CommentState.APPROVED,
-            ~Comment.hidden,
-        )
+def _answerable(comment_id: int, publication_id: int) -> tuple[ColumnElement[bool], ...]:
+    """A comment readers can answer: approved, shown, of this publication."""
+    return (
+        Comment.id == comment_id,
+        Comment.publication_id == publication_id,
+        Comment.state == CommentState.APPROVED,
+        ~Comment.hidden,
     )
 
 
-_REPLY_ROOT = select(Comment.id, Comment.root_id).where(
-    Comment.id == bindparam("comment_id"),
-    Comment.publication_id == bindparam("publication_id"),
-    Comment.state == CommentState.APPROVED,
-    ~Comment.hidden,
-)
+def replyable(comment_id: int, publication_id: int) -> Comment | None:
+    """The comment, when it is approved and belongs to the publication."""
+    return db.session.scalar(select(Comment).where(*_answerable(comment_id, publication_id)))
 
 
 def reply_root(comment_id: int, publication_id: int) -> int | None:
@@ -60,7 +56,7 @@ def reply_root(comment_id: int, publication_id: int) -> int | None:
     comment can be answered: as :func:`replyable`, without loading it or locking."""
     with database.reading() as connection:
         row = connection.execute(
-            _REPLY_ROOT, {"comment_id": comment_id, "publication_id": publication_id}
+            select(Comment.id, Comment.root_id).where(*_answerable(comment_id, publication_id))
         ).first()
     return (row.root_id or row.id) if row else None
 

@@ -98,12 +98,12 @@ class PageCache:
     ) -> Iterable[bytes]:
         """Ask the app; keep its answer when it is shareable, else pass it straight on."""
         generation = self.generation
-        answer: list[Any] = []  # [status, headers, shareable]
+        answer: list[Any] = []  # [status, headers, seconds it may be shared]
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            shareable = bool(_shared_seconds(status, headers))
-            answer[:] = [status, headers, shareable]
-            if not shareable:
+            seconds = _shared_seconds(status, headers)
+            answer[:] = [status, headers, seconds]
+            if not seconds:
                 return start_response(status, headers, exc_info)
             return lambda data: None  # the body comes back through the iterable
 
@@ -112,11 +112,11 @@ class PageCache:
             chunks = _read(chunks)
         if not answer[2]:
             return chunks
-        status, headers, _ = answer
+        status, headers, seconds = answer
         body = b"".join(_read(chunks))
         etag = next((v for k, v in headers if k.lower() == "etag"), None)
         entry = _Entry(
-            shared_until(_shared_seconds(status, headers)),
+            shared_until(seconds),
             status,
             headers,
             body,

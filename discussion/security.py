@@ -88,8 +88,15 @@ def refuse_cross_origin() -> None:
             raise CSRFError("The form was sent from another site.")
         return
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and _host_of(origin) != request.host:
         raise CSRFError("The form was sent from another site.")
+
+
+def _host_of(origin: str) -> str | None:
+    try:
+        return urlsplit(origin).netloc
+    except ValueError:  # e.g. "http://[": not an origin a browser sends
+        return None
 
 
 def init_app(app: Flask) -> None:

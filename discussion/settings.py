@@ -48,14 +48,16 @@ def current() -> dict[str, Any]:
     return values
 
 
+_RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(RuleSettings))
+
+
 def rule_settings() -> RuleSettings:
     """The settings the rules engine takes; the site's own domain (SITE_DOMAIN, from
     configuration, never from the request's Host header) is always trusted."""
     values = current()
     own = current_app.config.get("SITE_DOMAIN")
     trusted = [*values["trusted_domains"], *([own] if own else [])]
-    fields = {f.name for f in dataclasses.fields(RuleSettings)}
-    kwargs = {k: v for k, v in values.items() if k in fields}
+    kwargs = {k: v for k, v in values.items() if k in _RULE_FIELDS}
     kwargs.update(
         trusted_domains=tuple(trusted),
         suspect_words=tuple(values["suspect_words"]),

@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 import re
 import time
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from discussion import create_app, pagecache, pagetoken
 from discussion.extensions import db
@@ -21,6 +23,14 @@ TYPED = {"name": "ZoÃ«", "email": "", "body": "Line one\n\u0644\u0627 **two** ðŸ
 
 def _form_token(page: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def _post_typed(client: FlaskClient, **request: Any) -> TestResponse:
+    """Post TYPED with the token from a new publication's page (``request``: headers,
+    base_url)."""
+    url = f"/publications/{make_publication().slug}"
+    token = _form_token(client.get(url).get_data(as_text=True))
+    return client.post(f"{url}/comments", data={**TYPED, "csrf_token": token}, **request)
 
 
 def _stored() -> list[Comment]:
@@ -93,15 +103,13 @@ def test_a_bad_or_old_form_token_is_refused_and_the_text_kept(
         {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site's page
         {"Origin": "https://attacker.example"},
         {"Origin": "null"},
+        {"Origin": "http://["},  # not even a URL: refused, not a 500
     ],
 )
 def test_a_post_another_site_makes_a_browser_send_is_refused_keeping_the_text(
     app: Flask, client: FlaskClient, headers: dict[str, str]
 ) -> None:
-    publication = make_publication()
-    url = f"/publications/{publication.slug}"
-    token = _form_token(client.get(url).get_data(as_text=True))
-    response = client.post(f"{url}/comments", data={**TYPED, "csrf_token": token}, headers=headers)
+    response = _post_typed(client, headers=headers)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "came from another site" in page and html.escape(TYPED["body"], quote=False) in page
@@ -114,11 +122,7 @@ def test_a_post_another_site_makes_a_browser_send_is_refused_keeping_the_text(
 def test_posts_from_the_site_itself_or_from_no_browser_are_accepted(
     app: Flask, client: FlaskClient, headers: dict[str, str]
 ) -> None:
-    publication = make_publication()
-    url = f"/publications/{publication.slug}"
-    token = _form_token(client.get(url).get_data(as_text=True))
-    response = client.post(f"{url}/comments", data={**TYPED, "csrf_token": token}, headers=headers)
-    assert response.status_code == 303
+    assert _post_typed(client, headers=headers).status_code == 303
     assert len(_stored()) == 1
 
 
@@ -256,27 +260,16 @@ def test_head_and_other_files_pass_the_page_cache(app: Flask, client: FlaskClien
 def test_the_origin_check_compares_host_and_port(
     app: Flask, client: FlaskClient, base_url: str, headers: dict[str, str], status: int
 ) -> None:
-    url = f"/publications/{make_publication().slug}"
-    token = _form_token(client.get(url).get_data(as_text=True))
-    response = client.post(
-        f"{url}/comments", data={**TYPED, "csrf_token": token}, headers=headers, base_url=base_url
-    )
-    assert response.status_code == status
+    assert _post_typed(client, headers=headers, base_url=base_url).status_code == status
 
 
 @pytest.mark.config(PROXY_COUNT=1)
 def test_behind_a_proxy_the_origin_is_compared_with_the_forwarded_host(
     app: Flask, client: FlaskClient
 ) -> None:
-    url = f"/publications/{make_publication().slug}"
-    token = _form_token(client.get(url).get_data(as_text=True))
     proxied = {"X-Forwarded-Host": "news.example.org", "X-Forwarded-Proto": "https"}
     for origin, status in (("https://news.example.org", 303), ("https://evil.example", 400)):
-        response = client.post(
-            f"{url}/comments",
-            data={**TYPED, "csrf_token": token},
-            headers={**proxied, "Origin": origin},
-        )
+        response = _post_typed(client, headers={**proxied, "Origin": origin})
         assert response.status_code == status, origin
 
 
