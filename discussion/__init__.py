@@ -30,21 +30,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _require_secret_key(app)
 
-    from . import (
-        accounts,
-        auth,
-        cli,
-        commenting,
-        database,
-        errors,
-        moderating,
-        pagecache,
-        pages,
-        reading,
-        security,
-        templating,
-    )
+    from . import cli
+    from .accounts import staff
+    from .accounts import views as accounts
+    from .comments import views as comments
     from .extensions import cache, csrf, db, limiter, migrate
+    from .moderation import views as moderation
+    from .publications import views as publications
+    from .web import database, errors, filters, pagecache, params, security
 
     pagecache.init_app(app)  # before security wraps it in any proxy fix
     security.init_app(app)
@@ -54,16 +47,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)
-    accounts.init_app(app)
+    staff.init_app(app)
     limiter.init_app(app)
     errors.init_app(app)
-    templating.init_app(app)
+    filters.init_app(app)
     cli.init_app(app)
-    app.url_map.converters["id"] = pages.IdConverter
-    app.register_blueprint(reading.bp)
-    app.register_blueprint(commenting.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(moderating.bp)
+    app.url_map.converters["id"] = params.IdConverter
+    for feature in (publications, comments, accounts, moderation):
+        app.register_blueprint(feature.bp)
     if not app.testing:
         # What exists now lives as long as the process (modules, the app, its
         # extensions): keep the collector from walking it on every full collection,

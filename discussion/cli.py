@@ -1,4 +1,5 @@
-"""Command-line tasks: seed content, rebuild the seed data file, re-render comments."""
+"""Command-line tasks: seed content, rebuild the seed data file, related lists, staff
+accounts, personal-data erasure, re-rendering comments, synthetic data."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from . import accounts, comments, demo, importer, privacy, publications
+from . import demo
+from .accounts import staff
+from .comments import posting, privacy
 from .extensions import db
 from .models import Role
+from .publications import catalog, content, related, seeds
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -17,7 +21,7 @@ DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 @click.command("seed")
 def seed_command() -> None:
     """Import the seed publications (running it again changes nothing)."""
-    total, changed = publications.seed_content(Path(current_app.config["SEED_DATA_FILE"]))
+    total, changed = content.seed_content(Path(current_app.config["SEED_DATA_FILE"]))
     db.session.commit()
     click.echo(f"Seed content: {total} publications, {changed} changed.")
 
@@ -30,14 +34,14 @@ def seed_command() -> None:
 )
 def import_seeds_command(seeds_dir: Path) -> None:
     """Rebuild the project's seed data file from the seed documents."""
-    importer.write_seed_data(seeds_dir, importer.DATA_FILE)
-    click.echo(f"Wrote {importer.DATA_FILE} from {seeds_dir}.")
+    seeds.write_seed_data(seeds_dir, seeds.DATA_FILE)
+    click.echo(f"Wrote {seeds.DATA_FILE} from {seeds_dir}.")
 
 
 @click.command("rerender-comments")
 def rerender_command() -> None:
     """Re-render every stored comment after a sanitizer change."""
-    changed = comments.rerender_all()
+    changed = posting.rerender_all()
     db.session.commit()
     click.echo(f"Re-rendered comments: {changed} changed.")
 
@@ -45,7 +49,7 @@ def rerender_command() -> None:
 @click.command("refresh-related")
 def refresh_related_command() -> None:
     """Recompute every publication's related list."""
-    count = publications.refresh_all_related()
+    count = related.refresh_all()
     db.session.commit()
     click.echo(f"Related lists recomputed: {count}.")
 
@@ -64,8 +68,8 @@ def create_moderator_command(name: str, password: str | None, role: str) -> None
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        accounts.create_moderator(name, password, Role(role))
-    except accounts.AccountError as error:
+        staff.create_moderator(name, password, Role(role))
+    except staff.AccountError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {role} {name!r}.")
@@ -109,7 +113,7 @@ def demo_data_command(publication_count: int, comment_count: int, seed: int, rel
         db.session.commit()
     demo.analyze()
     if related:
-        count = publications.refresh_all_related()
+        count = related.refresh_all()
         db.session.commit()
         click.echo(f"Related lists computed: {count}.")
     click.echo(f"Added {publication_count} publications and {comment_count} comments.")
@@ -119,12 +123,12 @@ def demo_data_command(publication_count: int, comment_count: int, seed: int, rel
 @click.argument("slug")
 def related_command(slug: str) -> None:
     """Show a publication's related list and why each item is on it."""
-    publication = publications.by_slug(slug)
+    publication = catalog.by_slug(slug)
     if publication is None:
         raise click.ClickException(f"No publication with slug {slug!r}.")
     click.echo(f"Related to {publication.slug}:")
     click.echo("#  score   pinned  publication | shared topics | shared types | matching terms")
-    for entry in publications.related_entries(publication):
+    for entry in related.entries(publication):
         click.echo(
             f"{entry.position + 1:<2} {entry.score:7.4f} {'pin' if entry.pinned else '-':<7} "
             f"{entry.related.slug} | {', '.join(entry.shared_topics) or '-'} | "

@@ -14,15 +14,14 @@ SECRET_KEY: str | None = None
 MAX_CONTENT_LENGTH = 128 * 1024  # a 5,000-character comment of 4-byte characters, encoded
 
 # Comments
-COMMENT_MAX_LENGTH = 5000
-COMMENT_NAME_MAX_LENGTH = 80
+COMMENT_MAX_LENGTH = 5000  # characters of a comment (a line break counts as one)
 COMMENT_MAX_DEPTH = 4  # replies nest this deep; deeper replies sit at the last level
 COMMENT_THREADS_PER_PAGE = 50  # top-level comments per page of an article
 
 # Listings
 PUBLICATIONS_PER_PAGE = 10
 FRONT_PAGE_PUBLICATIONS = 6
-RELATED_LIMIT = 4
+RELATED_LIMIT = 4  # entries of a stored related list
 
 # The seed data file the ``seed`` command imports.
 SEED_DATA_FILE = str(Path(__file__).parent / "data" / "seed.json")

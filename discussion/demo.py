@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select
 
-from . import sanitizer
-from .comments import body_hash
+from .comments import sanitizer
+from .comments.posting import body_hash
 from .extensions import db
 from .models import (
     Comment,
@@ -27,6 +27,7 @@ from .models import (
     publication_types,
     utcnow,
 )
+from .publications.seeds import slugify
 
 TYPES = ["Analysis", "Question and Answer", "Article", "Report", "Fact Sheet", "Event"]
 TOPICS = [
@@ -132,8 +133,6 @@ def _batches(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
 
 
 def _named(model: type[PublicationType] | type[Topic], names: list[str]) -> list[int]:
-    from .importer import slugify
-
     ids = []
     for name in names:
         found = db.session.scalar(select(model).filter_by(name=name))

@@ -29,7 +29,7 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 migrate = Migrate()
 login_manager = LoginManager()
-login_manager.login_view = "auth.login"
+login_manager.login_view = "accounts.login"
 login_manager.login_message = "Please sign in to moderate comments."
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address)

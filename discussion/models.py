@@ -37,6 +37,11 @@ class CommentState(enum.Enum):
     SPAM = "spam"
 
 
+# One database type for the states, shared by comments and decisions (PostgreSQL: ENUM).
+COMMENT_STATE = db.Enum(
+    CommentState, name="comment_state", values_callable=lambda e: [m.value for m in e]
+)
+
 publication_types = Table(
     "publication_types",
     db.metadata,
@@ -187,10 +192,7 @@ class Comment(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     body_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # duplicate rule
     sanitizer_version: Mapped[int]
-    state: Mapped[CommentState] = mapped_column(
-        db.Enum(CommentState, name="comment_state", values_callable=lambda e: [m.value for m in e]),
-        default=CommentState.PENDING,
-    )
+    state: Mapped[CommentState] = mapped_column(COMMENT_STATE, default=CommentState.PENDING)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Abuse rules use a keyed hash of the address; the raw address and user agent are
     # kept for a short time only (see the privacy task).
@@ -206,10 +208,14 @@ class Comment(db.Model):
 
 
 class Role(enum.Enum):
-    """What a signed-in user may do."""
+    """What a signed-in member of staff may do."""
 
     MODERATOR = "moderator"
     ADMIN = "admin"
+
+    @property
+    def title(self) -> str:
+        return self.value.capitalize()
 
 
 class Moderator(UserMixin, db.Model):
@@ -257,8 +263,8 @@ class Decision(db.Model):
         ForeignKey("comments.id", ondelete="CASCADE"), index=True
     )
     moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))  # None: rules
-    from_state: Mapped[str] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[CommentState] = mapped_column(COMMENT_STATE)
+    to_state: Mapped[CommentState] = mapped_column(COMMENT_STATE)
     reason: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))

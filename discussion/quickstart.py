@@ -11,8 +11,9 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 
-from . import ROOT, create_app, publications
+from . import ROOT, create_app
 from .extensions import db
+from .publications import content
 
 CONFIG = ROOT / "instance" / "config.py"
 
@@ -38,7 +39,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        publications.seed_content(Path(app.config["SEED_DATA_FILE"]))
+        content.seed_content(Path(app.config["SEED_DATA_FILE"]))
         db.session.commit()
     port = int(os.environ.get("PORT", "5000"))
     print(f"\n  discussion is running: open http://127.0.0.1:{port}/\n", flush=True)

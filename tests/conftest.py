@@ -20,9 +20,12 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 
-from discussion import accounts, create_app, pagecache, publications
+from discussion import create_app
+from discussion.accounts import staff
 from discussion.extensions import db
 from discussion.models import Moderator, Role
+from discussion.publications import content
+from discussion.web import pagecache
 from tests.helpers import PASSWORD
 
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "discussion" / "migrations")
@@ -119,7 +122,7 @@ def runner(app: Flask) -> Any:
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
     """The app with the seed content imported."""
-    publications.seed_content(Path(app.config["SEED_DATA_FILE"]))
+    content.seed_content(Path(app.config["SEED_DATA_FILE"]))
     db.session.commit()
     return app
 
@@ -145,13 +148,21 @@ def count_queries(app: Flask) -> Iterator[QueryCounter]:
 
 @pytest.fixture
 def moderator(app: Flask) -> Moderator:
-    moderator = accounts.create_moderator("mod", PASSWORD)
+    moderator = staff.create_moderator("mod", PASSWORD)
     db.session.commit()
     return moderator
 
 
 @pytest.fixture
+def other_moderator(app: Flask) -> Moderator:
+    """A second moderator, for two people deciding at once."""
+    other = staff.create_moderator("other", PASSWORD)
+    db.session.commit()
+    return other
+
+
+@pytest.fixture
 def admin(app: Flask) -> Moderator:
-    admin = accounts.create_moderator("chief", PASSWORD, Role.ADMIN)
+    admin = staff.create_moderator("chief", PASSWORD, Role.ADMIN)
     db.session.commit()
     return admin

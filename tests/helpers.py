@@ -9,9 +9,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from discussion import publications, sanitizer
+from discussion.accounts import staff
+from discussion.comments import sanitizer
 from discussion.extensions import db
-from discussion.models import Comment, CommentState, Publication
+from discussion.models import Comment, CommentState, Moderator, Publication, Role
+from discussion.publications import content, related
 
 PASSWORD = "correct horse battery"
 USIP = "khamenei-rejects-us-talks-on-twitter"
@@ -21,7 +23,7 @@ _numbers = count(1)
 
 
 def make_publication(**fields: Any) -> Publication:
-    """A stored publication with sensible defaults; related lists are refreshed."""
+    """A stored publication with sensible defaults; every related list is recomputed."""
     n = next(_numbers)
     record = {
         "slug": f"publication-{n}",
@@ -35,9 +37,9 @@ def make_publication(**fields: Any) -> Publication:
         "authors": [],
     }
     record.update(fields)
-    publication, _ = publications.upsert(record)
+    publication, _ = content.upsert(record)
     db.session.flush()
-    publications.refresh_related([publication.id])
+    related.refresh_all()
     db.session.commit()
     return publication
 
@@ -68,6 +70,15 @@ def make_comment(
     db.session.add(comment)
     db.session.commit()
     return comment
+
+
+def site_admin() -> Moderator:
+    """An admin, for services that take the acting person (created on first use)."""
+    admin = staff.find("site-admin")
+    if admin is None:
+        admin = staff.create_moderator("site-admin", PASSWORD, Role.ADMIN)
+        db.session.commit()
+    return admin
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import accounts
+from discussion.accounts import staff
 from discussion.extensions import db
 from discussion.models import Moderator, Role
 from tests.helpers import PASSWORD, csrf_token, login
@@ -17,7 +17,7 @@ from tests.helpers import PASSWORD, csrf_token, login
 def test_create_moderator_with_a_password(app: Flask, runner) -> None:
     result = runner.invoke(args=["create-moderator", "ana", "--password", PASSWORD])
     assert result.exit_code == 0, result.output
-    ana = accounts.find("ana")
+    ana = staff.find("ana")
     assert ana is not None and ana.role is Role.MODERATOR
     assert ana.password_hash.startswith("scrypt:") and PASSWORD not in ana.password_hash
 
@@ -28,7 +28,7 @@ def test_create_moderator_prompts_hidden_and_confirmed(app: Flask, runner) -> No
     )
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden input is not echoed
-    assert accounts.find("ben").role is Role.ADMIN
+    assert staff.find("ben").role is Role.ADMIN
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_repeated_failures_for_an_account_are_refused_and_logged(
     assert any("failed sign-in for 'mod'" in r.getMessage() for r in caplog.records)
     assert any("refused" in r.getMessage() for r in caplog.records)
     # Another account from the same address is not locked by this one.
-    accounts.create_moderator("other", PASSWORD)
+    staff.create_moderator("other", PASSWORD)
     db.session.commit()
     assert login(app.test_client(), "other").status_code == 303
 

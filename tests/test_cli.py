@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, inspect, select
 
-from discussion import create_app, importer, sanitizer
+from discussion import create_app
+from discussion.comments import sanitizer
 from discussion.extensions import db
 from discussion.models import (
     Author,
@@ -20,6 +21,7 @@ from discussion.models import (
     RelatedPublication,
     Topic,
 )
+from discussion.publications import seeds
 from tests.helpers import USIP, WIRE, make_comment, make_publication
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -137,7 +139,7 @@ def test_related_command_explains_why(app: Flask, runner) -> None:
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not beside the repository")
 def test_import_seeds_rebuilds_the_committed_data_file(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "seed.json"
-    monkeypatch.setattr(importer, "DATA_FILE", target)
+    monkeypatch.setattr(seeds, "DATA_FILE", target)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     result = app.test_cli_runner().invoke(args=["import-seeds", str(SEEDS)])
     assert result.exit_code == 0, result.output

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import publications
 from discussion.extensions import db
 from discussion.models import Comment, CommentState
+from discussion.publications import catalog
 from tests.helpers import USIP, csrf_token, make_comment, make_publication, post_comment
 
 
@@ -157,7 +157,7 @@ def test_closed_comments_replace_the_form_and_refuse_posts_keeping_the_text(
     publication = make_publication()
     token = csrf_token(client, f"/publications/{publication.slug}")
     publication.comments_open = False
-    publications.touch([publication.id])  # as the Switches page does
+    catalog.touch([publication.id])  # as the Switches page does
     db.session.commit()
     page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
     assert "Comments are closed on this publication." in page

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from discussion.importer import (
+from discussion.publications.seeds import (
     DATA_FILE,
     build_seed_data,
     load_seed_data,

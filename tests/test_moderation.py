@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import moderation
 from discussion.extensions import db
 from discussion.models import Comment, CommentState, Decision, Hold, Moderator
+from discussion.moderation import decisions
 from tests.helpers import login, make_comment, make_publication, queue_token
 
 P, A, R, S = (CommentState.PENDING, CommentState.APPROVED, CommentState.REJECTED, CommentState.SPAM)
@@ -109,7 +109,7 @@ def test_filter_by_publication_search_and_order(app: Flask, signed_in: FlaskClie
 
 
 def test_keyset_pages_have_exact_boundaries_and_stay_stable(
-    app: Flask, signed_in: FlaskClient
+    app: Flask, signed_in: FlaskClient, other_moderator: Moderator
 ) -> None:
     app.config["MODERATION_QUEUE_PAGE_SIZE"] = 3
     publication = make_publication()
@@ -119,20 +119,12 @@ def test_keyset_pages_have_exact_boundaries_and_stay_stable(
     link = re.search(r'rel="next" href="([^"]+)"', first)
     assert link
     # Another moderator approves a comment on page one before this one moves on.
-    moderation.act(made[4].id, "approve", db.session.get(Moderator, 1) or _other())
+    decisions.act(made[4].id, "approve", other_moderator)
     db.session.commit()
     second = signed_in.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert ids_on(second) == [c.id for c in made[2::-1]]  # nothing skipped, nothing repeated
     assert 'rel="next"' not in second  # exactly a page left: no empty third page
     assert "First page" in second
-
-
-def _other() -> Moderator:
-    from discussion import accounts
-
-    other = accounts.create_moderator("other", "another long password")
-    db.session.commit()
-    return other
 
 
 @pytest.mark.parametrize(
@@ -159,8 +151,8 @@ def test_actions_move_comments_and_record_the_decision(
     [decision] = db.session.scalars(db.select(Decision)).all()
     assert (decision.moderator_id, decision.from_state, decision.to_state) == (
         moderator.id,
-        start.value,
-        end.value,
+        start,
+        end,
     )
 
 
@@ -254,12 +246,9 @@ def test_undo_reverses_the_last_decision_and_is_recorded(
     )
     assert response.status_code == 303
     assert state_of(comment.id) is P
-    decisions = db.session.scalars(db.select(Decision).order_by(Decision.id)).all()
-    assert [(d.from_state, d.to_state) for d in decisions] == [
-        ("pending", "spam"),
-        ("spam", "pending"),
-    ]
-    assert decisions[1].undoes_id == decisions[0].id
+    made = db.session.scalars(db.select(Decision).order_by(Decision.id)).all()
+    assert [(d.from_state, d.to_state) for d in made] == [(P, S), (S, P)]
+    assert made[1].undoes_id == made[0].id
     # Undo again reverses the undo (approve -> ... is the moderator's next call).
     page = signed_in.get("/moderation/").get_data(as_text=True)
     assert "Undo last decision" in page
@@ -322,10 +311,11 @@ def test_bulk_refuses_without_a_choice(app: Flask, signed_in: FlaskClient) -> No
     assert state_of(comment.id) is P
 
 
-def test_two_moderators_approving_at_once_apply_it_once(app: Flask, moderator) -> None:
-    other = _other()
+def test_two_moderators_approving_at_once_apply_it_once(
+    app: Flask, moderator: Moderator, other_moderator: Moderator
+) -> None:
     comment_id = make_comment(make_publication(), state=P).id
-    moderator_ids = (moderator.id, other.id)
+    moderator_ids = (moderator.id, other_moderator.id)
     db.session.commit()  # the test's own transaction must not hold the database
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -334,10 +324,10 @@ def test_two_moderators_approving_at_once_apply_it_once(app: Flask, moderator) -
         with app.app_context():
             barrier.wait()  # both start together; neither holds the database while waiting
             try:
-                moderation.act(comment_id, "approve", db.session.get(Moderator, moderator_id))
+                decisions.act(comment_id, "approve", db.session.get(Moderator, moderator_id))
                 db.session.commit()
                 outcomes.append("done")
-            except moderation.Conflict:
+            except decisions.Conflict:
                 db.session.rollback()
                 outcomes.append("conflict")
             finally:

@@ -9,10 +9,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import settings
 from discussion.extensions import db
 from discussion.models import Comment, CommentState, Decision, Hold
-from tests.helpers import csrf_token, login, make_comment, make_publication, post_comment
+from discussion.moderation import settings
+from tests.helpers import (
+    csrf_token,
+    login,
+    make_comment,
+    make_publication,
+    post_comment,
+    site_admin,
+)
 
 P, A, R, S = (CommentState.PENDING, CommentState.APPROVED, CommentState.REJECTED, CommentState.SPAM)
 
@@ -31,7 +38,7 @@ def rules_of(comment: Comment) -> list[str]:
 
 
 def configure(**values) -> None:
-    settings.save(values)
+    settings.save(values, site_admin())
     db.session.commit()
     settings.forget()
 
@@ -54,7 +61,7 @@ def test_without_pre_moderation_a_clean_comment_is_published(
     page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
     assert "Your comment is published" in page and f'id="comment-{comment.id}"' in page
     [decision] = db.session.scalars(db.select(Decision)).all()
-    assert decision.moderator_id is None and decision.to_state == "approved"
+    assert decision.moderator_id is None and decision.to_state is CommentState.APPROVED
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import settings
 from discussion.extensions import cache, db
 from discussion.models import CommentState
+from discussion.moderation import settings
+from discussion.publications import content, related
 from tests.helpers import USIP, WIRE, make_comment, make_publication
 
 
@@ -297,14 +298,12 @@ def test_the_cached_page_changes_exactly_when_a_comment_is_approved(
 def test_a_changed_publication_enters_the_lists_it_now_belongs_to(
     app: Flask, client: FlaskClient
 ) -> None:
-    from discussion import publications
-
     anchor = make_publication(title="Water rights on the Nile", topics=["Economics"])
     others = [make_publication(title=f"Harvest festival {i}", topics=["Culture"]) for i in range(4)]
     newcomer = make_publication(title="Cooking with lentils", topics=["Food"])
     before = client.get(f"/publications/{anchor.slug}").get_data(as_text=True)
     assert newcomer.slug not in before
-    publications.upsert(
+    content.upsert(
         {
             "slug": newcomer.slug,
             "title": "Water rights on the Nile basin",
@@ -313,9 +312,9 @@ def test_a_changed_publication_enters_the_lists_it_now_belongs_to(
             "types": ["Analysis"],
         }
     )
-    publications.refresh_related([newcomer.id])
+    related.refresh_all()
     db.session.commit()
     after = client.get(f"/publications/{anchor.slug}").get_data(as_text=True)
-    related = after[after.index("Related Publications") :]
-    assert newcomer.slug in related
+    listed = after[after.index("Related Publications") :]
+    assert newcomer.slug in listed
     assert others  # the neighbours it displaced are still publications

@@ -1,4 +1,4 @@
-"""Tests for discussion.related: tokenizer, ranking, explanations, affected_by, scale."""
+"""Tests for discussion.publications.ranking: tokenizer, ranking, explanations, scale."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import datetime
 import math
 import random
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from discussion.related import (
+from discussion.publications.ranking import (
     MAX_TERMS,
     SCORE_DIGITS,
     W_TEXT,
@@ -254,8 +253,6 @@ def test_unknown_and_duplicate_ids() -> None:
     corpus = Corpus([doc(1, "alpha")])
     with pytest.raises(KeyError):
         corpus.rank(2)
-    with pytest.raises(KeyError):
-        corpus.affected_by(2)
 
 
 # --- determinism ---------------------------------------------------------------------------
@@ -293,68 +290,6 @@ def test_shuffled_input_gives_identical_output() -> None:
             assert m.score == round(m.score, SCORE_DIGITS)
             assert list(m.shared_topics) == sorted(m.shared_topics)
             assert list(m.shared_types) == sorted(m.shared_types)
-
-
-# --- affected_by ---------------------------------------------------------------------------
-
-
-def clustered_corpus(rng: random.Random) -> list[Doc]:
-    """Four vocabulary clusters, a few bridging documents, sparse topics and types."""
-    clusters = [[f"clu{c}w{chr(97 + k)}" for k in range(10)] for c in range(4)]
-    docs = []
-    for i in range(1, 29):
-        home = clusters[i % 4]
-        words = rng.choices(home, k=8)
-        if i % 7 == 0:  # a bridge into the next cluster
-            words += rng.choices(clusters[(i + 1) % 4], k=3)
-        docs.append(
-            doc(
-                i,
-                " ".join(words),
-                topics=(f"Topic {i % 4}",) if i % 3 == 0 else (),
-                types=("Analysis",) if i % 10 == 0 else (),
-                published=DAY + datetime.timedelta(days=i % 5),
-                pins=(i + 4,) if i % 9 == 0 else (),
-            )
-        )
-    return docs
-
-
-def test_affected_by_covers_every_list_that_changes() -> None:
-    rng = random.Random(5)
-    docs = clustered_corpus(rng)
-    vocabulary = sorted({t for d in docs for t in tokenize(d.text)})
-    old = Corpus(docs)
-    before = old.rank_all(limit=3)
-    partial = 0
-    for _ in range(2):
-        for k, changed_doc in enumerate(docs):
-            new_text = " ".join(rng.choices(vocabulary, k=rng.randint(0, 10)))
-            new_docs = [*docs[:k], replace(changed_doc, text=new_text), *docs[k + 1 :]]
-            new = Corpus(new_docs)
-            after = new.rank_all(limit=3)
-            changed = {i for i in before if before[i] != after[i]}
-            covered = old.affected_by(changed_doc.id) | new.affected_by(changed_doc.id)
-            assert changed <= covered, (changed_doc.id, changed - covered)
-            assert changed_doc.id in covered
-            partial += len(covered) < len(docs)
-    assert partial > 0  # the check is not vacuous: affected_by is not always everything
-
-
-def test_affected_by_reaches_term_neighbours_of_term_neighbours() -> None:
-    # d3 shares nothing with d1, but d1's edit changes the IDF of "alpha", so the norm of d2,
-    # so cos(d3, d2): d3's stored list would go stale if affected_by stopped at one hop.
-    docs = [
-        doc(1, "alpha xray"),
-        doc(2, "alpha bravo"),
-        doc(3, "bravo delta"),
-        doc(4, "foxtrot"),
-    ]
-    old = Corpus(docs)
-    new = Corpus([replace(docs[0], text="xray yankee"), *docs[1:]])
-    assert old.rank(3) != new.rank(3)
-    assert 3 in old.affected_by(1)
-    assert 4 not in old.affected_by(1) | new.affected_by(1)
 
 
 # --- agreement with a brute-force reference at scale ---------------------------------------

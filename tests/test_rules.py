@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
-from discussion.rules import (
+from discussion.comments.rules import (
     RULES,
     Hold,
     RuleSettings,

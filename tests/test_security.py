@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion import create_app, settings
+from discussion import create_app
 from discussion.extensions import db
 from discussion.models import Comment, CommentState, utcnow
+from discussion.moderation import settings
 from tests.helpers import (
     USIP,
     csrf_token,
@@ -21,6 +22,7 @@ from tests.helpers import (
     make_comment,
     make_publication,
     post_comment,
+    site_admin,
 )
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -92,7 +94,7 @@ HOSTILE_TEXT = [
 def test_any_unicode_is_stored_exactly_and_shown_escaped(
     app: Flask, client: FlaskClient, text: str
 ) -> None:
-    settings.save({"premoderation": False})
+    settings.save({"premoderation": False}, site_admin())
     db.session.commit()
     settings.forget()
     publication = make_publication()

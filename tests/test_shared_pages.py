@@ -13,9 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from discussion import create_app, pagecache, pagetoken
+from discussion import create_app
 from discussion.extensions import db
 from discussion.models import Comment, CommentState
+from discussion.web import formtoken, pagecache
 from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
 
 TYPED = {"name": "Zoë", "email": "", "body": "Line one\n\u0644\u0627 **two** 👍", "website": ""}
@@ -54,7 +55,7 @@ def test_a_first_time_reader_gets_a_shareable_page_and_no_cookie(
 
 def _token(app: Flask) -> str:
     with app.test_request_context():
-        return pagetoken.current()
+        return formtoken.current()
 
 
 def test_the_shared_token_posts_from_a_client_that_never_had_a_session(
@@ -86,7 +87,7 @@ def test_a_bad_or_old_form_token_is_refused_and_the_text_kept(
     elif kind == "expired":
         data["csrf_token"] = token
         later = time.time() + app.config["COMMENT_FORM_TOKEN_MAX_AGE"] + 2 * 3600
-        monkeypatch.setattr(pagetoken.time, "time", lambda: later)
+        monkeypatch.setattr(formtoken.time, "time", lambda: later)
     response = client.post(f"{url}/comments", data=data)
     assert response.status_code == 400
     page = response.get_data(as_text=True)

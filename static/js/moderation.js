@@ -15,10 +15,13 @@
     items[current].focus();
   }
 
-  function press(action) {
-    if (current < 0) { return; }
-    var button = items[current].querySelector('button[data-shortcut="' + action + '"]');
-    if (button) { button.click(); }
+  // The buttons carry their key (data-shortcut), from the server's one list of actions.
+  function press(key) {
+    if (current < 0) { return false; }
+    var button = items[current].querySelector('button[data-shortcut="' + key + '"]');
+    if (!button) { return false; }
+    button.click();
+    return true;
   }
 
   document.addEventListener("keydown", function (event) {
@@ -30,13 +33,11 @@
     switch (event.key) {
       case "j": focus(current + 1); break;
       case "k": focus(Math.max(current - 1, 0)); break;
-      case "a": press("approve"); break;
-      case "r": press("reject"); break;
-      case "s": press("spam"); break;
       case "x":
         if (current >= 0) { items[current].querySelector(".queue-item__select").click(); }
         break;
-      default: return;
+      default:
+        if (event.key.length !== 1 || !/[a-z]/.test(event.key) || !press(event.key)) { return; }
     }
     event.preventDefault();
   });

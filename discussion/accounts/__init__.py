@@ -1,0 +1,1 @@
+"""Staff accounts: signing in and out, roles, the admin's accounts screen."""

@@ -1,0 +1,82 @@
+"""Staff accounts: creation, activation, password checks, loading for Flask-Login."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db, login_manager
+from ..models import Moderator, Role
+from ..web.params import parse_id
+
+# Compared against when the username is unknown, so both paths take the same time.
+_DUMMY_HASH = generate_password_hash("not a real password")
+MIN_PASSWORD_LENGTH = 10
+PASSWORD_LENGTH = 200  # the most a password field takes (scrypt reads all of it)
+USERNAME_LENGTH = Moderator.__table__.c.username.type.length
+
+
+class AccountError(ValueError):
+    """A refused account change, with a message for the person."""
+
+
+def create_moderator(username: str, password: str, role: Role = Role.MODERATOR) -> Moderator:
+    """Create an account (scrypt-hashed password); refuses duplicates and short passwords."""
+    username = username.strip()
+    if not username or len(username) > USERNAME_LENGTH:
+        raise AccountError(f"A username is 1 to {USERNAME_LENGTH} characters.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"A password is at least {MIN_PASSWORD_LENGTH} characters.")
+    if find(username) is not None:
+        raise AccountError(f"The username {username!r} is taken.")
+    moderator = Moderator(
+        username=username, password_hash=generate_password_hash(password), role=role
+    )
+    db.session.add(moderator)
+    db.session.flush()
+    return moderator
+
+
+def set_active(person: Moderator, active: bool, actor: Moderator) -> None:
+    """Let an account sign in again, or stop it; an admin cannot deactivate themselves."""
+    if not actor.is_admin:
+        raise AccountError("Only admins can change accounts.")
+    if person.id == actor.id and not active:
+        raise AccountError("You cannot deactivate your own account.")
+    person.active = active
+
+
+def find(username: str) -> Moderator | None:
+    """The account with this username, case-insensitively."""
+    return db.session.scalar(
+        select(Moderator).where(func.lower(Moderator.username) == username.strip().lower())
+    )
+
+
+def authenticate(username: str, password: str) -> Moderator | None:
+    """The active account when the password matches, else None."""
+    moderator = find(username)
+    if moderator is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(moderator.password_hash, password) or not moderator.active:
+        return None
+    return moderator
+
+
+def load_user(user_id: str) -> Moderator | None:
+    """Flask-Login: the signed-in moderator from the session."""
+    moderator_id = parse_id(user_id)
+    return db.session.get(Moderator, moderator_id) if moderator_id is not None else None
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Login and tell it how to load the signed-in moderator."""
+    login_manager.init_app(app)
+    # Its "session protection" only marks sessions non-fresh (we use no fresh-login checks)
+    # or, in "strong" mode, clears them; either way it rewrote every anonymous reader's
+    # cookie. Flask keeps the session in a signed cookie: there is no server-side session
+    # id to fix, and signing in writes a new cookie anyway.
+    login_manager.session_protection = None
+    login_manager.user_loader(load_user)

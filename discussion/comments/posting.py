@@ -1,0 +1,240 @@
+"""Posting a comment: replies, the moderation rules' verdict, storing it; withdrawing a
+pending one; re-rendering stored comments after a sanitizer change."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..extensions import db
+from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
+from ..publications.catalog import PageState, touch
+from ..web import database
+from . import rules, sanitizer
+
+
+def _answerable(comment_id: int, publication_id: int) -> tuple[ColumnElement[bool], ...]:
+    """A comment readers can answer: approved, shown, of this publication."""
+    return (
+        Comment.id == comment_id,
+        Comment.publication_id == publication_id,
+        Comment.state == CommentState.APPROVED,
+        ~Comment.hidden,
+    )
+
+
+def replyable(comment_id: int, publication_id: int) -> Comment | None:
+    """The comment, when it is approved and belongs to the publication."""
+    return db.session.scalar(select(Comment).where(*_answerable(comment_id, publication_id)))
+
+
+def reply_root(comment_id: int, publication_id: int) -> int | None:
+    """The thread (its top-level comment's id) a reply to this comment joins, when the
+    comment can be answered: as :func:`replyable`, without loading it or locking."""
+    with database.reading() as connection:
+        row = connection.execute(
+            select(Comment.id, Comment.root_id).where(*_answerable(comment_id, publication_id))
+        ).first()
+    return (row.root_id or row.id) if row else None
+
+
+DUPLICATE_WINDOW = timedelta(days=1)  # the same text again within this is held
+USER_AGENT_LENGTH = Comment.__table__.c.user_agent.type.length
+RERENDER_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a comment came from: what abuse rules may use, and for how long."""
+
+    ip_hash: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A stored comment's id and the state the rules gave it."""
+
+    id: int
+    state: CommentState
+
+
+def post_comment(
+    publication: Publication | PageState,
+    *,
+    name: str,
+    body: str,
+    email: str | None = None,
+    parent_id: int | None = None,
+    root_id: int | None = None,
+    honeypot: str | None = None,
+    origin: Origin | None = None,
+    settings: rules.RuleSettings | None = None,
+    today: date | None = None,
+) -> Posted:
+    """Store a reader's comment in the state the moderation rules give it.
+
+    The text is kept exactly as typed and rendered to HTML once, here. Every rule
+    that held the comment is stored with it. A reply's ``parent_id`` and ``root_id``
+    (the thread it joins) come from :func:`reply_root`.
+    """
+    email = email or None
+    origin = origin or Origin()
+    # Everything but the inserts happens before the write transaction (the reply's
+    # parent was checked by reply_root, the settings are cached): on SQLite its first
+    # statement takes the write lock, held until the commit, so concurrent posts wait
+    # only for an insert. Two identical posts sent in the same instant may both escape
+    # the duplicate rule (a hold, not a constraint); that race is accepted.
+    html, text_hash = sanitizer.render(body), body_hash(body)
+    with database.reading() as connection:
+        known_author = _has_approved(connection, email)
+        duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
+    verdict = rules.evaluate(
+        rules.Submission(
+            body=body,
+            honeypot=bool(honeypot),
+            published=publication.published,
+            premoderation=publication.premoderation,
+            author_has_approved=known_author,
+            duplicate=duplicate,
+            today=today or utcnow().date(),
+        ),
+        settings or rules.RuleSettings(),
+    )
+    state = CommentState(verdict.state)
+    comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
+        insert(Comment).returning(Comment.id),
+        [
+            {
+                "publication_id": publication.id,
+                "parent_id": parent_id,
+                "root_id": root_id,
+                "name": name.strip(),
+                "email": email,
+                "body_text": body,
+                "body_html": html,
+                "body_hash": text_hash,
+                "sanitizer_version": sanitizer.SANITIZER_VERSION,
+                "state": state,
+                "ip_hash": origin.ip_hash,
+                "ip_address": origin.ip_address,
+                "user_agent": (origin.user_agent or "")[:USER_AGENT_LENGTH] or None,
+            }
+        ],
+    ).scalar_one()
+    if verdict.holds:
+        db.session.execute(
+            insert(Hold),
+            [
+                {
+                    "comment_id": comment_id,
+                    "rule": h.rule,
+                    "detail": h.detail,
+                    "matches": list(h.matches),
+                }
+                for h in verdict.holds
+            ],
+        )
+    if state is CommentState.APPROVED:
+        touch([publication.id])
+    if state is not CommentState.PENDING:
+        db.session.execute(
+            insert(Decision),
+            [
+                {
+                    "comment_id": comment_id,
+                    "moderator_id": None,
+                    "from_state": CommentState.PENDING,
+                    "to_state": state,
+                    "note": "Decided by the moderation rules when posted.",
+                }
+            ],
+        )
+    return Posted(comment_id, state)
+
+
+_KNOWN_AUTHOR = (
+    select(Comment.id)
+    .where(Comment.email == bindparam("email"), Comment.state == CommentState.APPROVED)
+    .limit(1)
+)
+# A NULL email or address matches nothing, so one statement serves every case.
+_DUPLICATE = (
+    select(Comment.id)
+    .where(
+        Comment.body_hash == bindparam("text_hash"),
+        Comment.created_at >= bindparam("since"),
+        or_(Comment.email == bindparam("email"), Comment.ip_hash == bindparam("ip_hash")),
+    )
+    .limit(1)
+)
+
+
+def _has_approved(connection: Connection, email: str | None) -> bool:
+    return bool(email) and connection.scalar(_KNOWN_AUTHOR, {"email": email}) is not None
+
+
+def body_hash(body: str) -> str:
+    """What the duplicate rule compares: a hash of the text as typed."""
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _is_duplicate(
+    connection: Connection, text_hash: str, email: str | None, ip_hash: str | None
+) -> bool:
+    """Same text from the same email or address within ``DUPLICATE_WINDOW``."""
+    if not (email or ip_hash):
+        return False
+    params = {
+        "text_hash": text_hash,
+        "since": utcnow() - DUPLICATE_WINDOW,
+        "email": email or None,
+        "ip_hash": ip_hash or None,
+    }
+    return connection.scalar(_DUPLICATE, params) is not None
+
+
+def is_open(
+    publication: Publication | PageState, settings: rules.RuleSettings, today: date
+) -> bool:
+    """Whether readers may comment: the publication's switch and the closing rule."""
+    return publication.comments_open and not rules.comments_closed(
+        publication.published, settings, today
+    )
+
+
+def rerender_all(batch_size: int = RERENDER_BATCH) -> int:
+    """Re-render every stored comment with the current sanitizer; returns how many changed."""
+    changed = 0
+    last_id = 0
+    while True:
+        batch = list(
+            db.session.scalars(
+                select(Comment).where(Comment.id > last_id).order_by(Comment.id).limit(batch_size)
+            )
+        )
+        if not batch:
+            return changed
+        for comment in batch:
+            html = sanitizer.render(comment.body_text)
+            if html != comment.body_html:
+                comment.body_html = html
+                touch([comment.publication_id])
+                changed += 1
+            comment.sanitizer_version = sanitizer.SANITIZER_VERSION
+        last_id = batch[-1].id
+        db.session.flush()
+
+
+def withdraw(comment_id: int) -> bool:
+    """Delete a comment its poster withdraws, only while it is pending (guarded in SQL)."""
+    result = db.session.execute(
+        delete(Comment).where(Comment.id == comment_id, Comment.state == CommentState.PENDING)
+    )
+    return result.rowcount == 1

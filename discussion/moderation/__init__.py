@@ -1,0 +1,2 @@
+"""Moderation: the queue, decisions and undo, readers' reports, rule settings, the
+moderator screens."""

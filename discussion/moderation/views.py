@@ -1,0 +1,258 @@
+"""Moderator screens: the queues, decisions (single and bulk), rules, publication switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ..accounts.access import admin_required
+from ..comments import rules
+from ..extensions import db
+from ..models import Comment, CommentState, Publication
+from ..web.params import parse_id, safe_next, without_control_characters
+from . import decisions, queue, reports, settings
+from .actions import NOTE_LENGTH, REJECT_REASONS, Action
+from .forms import ActionForm, PublicationRulesForm, RulesForm
+
+bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+
+SEARCH_LENGTH = 200  # characters of a queue search that count
+EXPIRED = "Nothing was changed: the page had expired. Please try again."
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every moderation screen needs a signed-in moderator."""
+
+
+@bp.app_context_processor
+def moderator_navigation() -> dict[str, Any]:
+    """The pending count in the moderator's navigation (only for the signed in)."""
+    if current_user.is_authenticated:
+        pending = g.get("pending_count")  # the queue may have counted it already
+        return {"pending_count": queue.pending_count() if pending is None else pending}
+    return {}
+
+
+def _queue_query() -> queue.QueueQuery:
+    status = request.args.get("status", "pending")
+    if status not in queue.QUEUES:
+        abort(404)
+    publication = request.args.get("publication", "")
+    publication_id = parse_id(publication)
+    if publication and publication_id is None:
+        abort(404)
+    return queue.QueueQuery(
+        status=status,
+        publication_id=publication_id,
+        search=without_control_characters(request.args.get("q", "")).strip()[:SEARCH_LENGTH],
+        newest_first=request.args.get("order", "newest") != "oldest",
+    )
+
+
+@bp.get("/", endpoint="queue")
+def queue_page() -> str:
+    query = _queue_query()
+    after = request.args.get("after", "")
+    after_id = parse_id(after)
+    if after and after_id is None:
+        abort(404)
+    page = queue.queue_page(
+        query,
+        after=after_id,
+        limit=current_app.config["MODERATION_QUEUE_PAGE_SIZE"],
+    )
+    ids = [c.id for c in page.comments]
+    rule_settings = settings.rule_settings()
+    history = decisions.history(ids)
+    counts = queue.counts(query)
+    if query.publication_id is None and not query.search:
+        g.pending_count = counts["pending"]
+    return render_template(
+        "moderation/queue.html",
+        query=query,
+        page=page,
+        counts=counts,
+        history=queue.author_history(c.email for c in page.comments),
+        decisions=history,
+        actions={c.id: decisions.allowed_actions(c) for c in page.comments},
+        undoable={i for i, ds in history.items() if decisions.can_undo(ds)},
+        bulk_actions=[a for a in Action if not a.needs_reports],
+        keyed_actions=[a for a in Action if a.key and not a.needs_reports],
+        reports=reports.open_reports(ids),
+        highlighted={c.id: _highlight(c, rule_settings) for c in page.comments},
+        publications=queue.busiest_publications(query),
+        action_form=ActionForm(),
+        reasons=REJECT_REASONS,
+        report_reasons=reports.REPORT_REASONS,
+        rule_labels=rules.RULES,
+        note_length=NOTE_LENGTH,
+        here=request.full_path.rstrip("?"),
+    )
+
+
+def _highlight(comment: Comment, rule_settings: rules.RuleSettings) -> Markup:
+    """The raw text, escaped, with what held it marked."""
+    held = {h.rule for h in comment.holds}
+    spans: list[tuple[int, int]] = []
+    words = [
+        m for h in comment.holds if h.rule in ("suspect_words", "banned_words") for m in h.matches
+    ]
+    if words:
+        spans += rules.find_words(comment.body_text, words)
+    if "links" in held:
+        spans += [
+            (a, b)
+            for a, b, _ in rules.untrusted_links(comment.body_text, rule_settings.trusted_domains)
+        ]
+    return rules.highlight(comment.body_text, spans)
+
+
+def _back() -> Response:
+    queue_url = url_for("moderation.queue")
+    target = safe_next(request.form.get("next"), queue_url)
+    if not target.startswith("/moderation/"):
+        target = queue_url
+    return redirect(target, code=303)
+
+
+def _done(action: Action, ids: list[int]) -> str:
+    return f"{action.done}: {len(ids)} comment{'s' if len(ids) != 1 else ''}."
+
+
+ACTION_NAMES = ", ".join(a.value for a in Action)
+
+
+@bp.post(f"/comments/<id:comment_id>/<any({ACTION_NAMES}):name>")
+def act(comment_id: int, name: str) -> Response:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("That action could not be applied: " + form.problem(), "error")
+        return _back()
+    seen = request.form.get("seen", "")
+    try:
+        decision = decisions.act(
+            comment_id,
+            name,
+            current_user,
+            reason=form.reason.data or None,
+            note=form.note.data,
+            seen=CommentState(seen) if seen in {s.value for s in CommentState} else None,
+        )
+    except decisions.Conflict as conflict:
+        flash(str(conflict), "error")
+    else:
+        db.session.commit()
+        flash(_done(decisions.resolve(name, decision.from_state), [comment_id]), "success")
+    return _back()
+
+
+@bp.post("/comments/<id:comment_id>/undo")
+def undo(comment_id: int) -> Response:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("That action could not be applied: " + form.problem(), "error")
+        return _back()
+    try:
+        decision = decisions.undo(comment_id, current_user)
+    except decisions.Conflict as conflict:
+        flash(str(conflict), "error")
+    else:
+        db.session.commit()
+        flash(f"Undone: comment #{comment_id} is {decision.to_state.value} again.", "success")
+    return _back()
+
+
+@bp.post("/bulk")
+def bulk() -> Response:
+    form = ActionForm()
+    name = request.form.get("action", "")
+    if name not in {a.value for a in Action if not a.needs_reports}:
+        flash("Choose an action for the selected comments.", "error")
+        return _back()
+    if not form.validate_on_submit():
+        flash("That action could not be applied: " + form.problem(), "error")
+        return _back()
+    field = "page_ids" if request.form.get("scope") == "page" else "ids"
+    ids = [i for i in map(parse_id, request.form.getlist(field)) if i is not None]
+    if not ids:
+        flash("Select at least one comment first.", "error")
+        return _back()
+    result = decisions.act_on_many(ids, name, current_user, reason=form.reason.data or None)
+    db.session.commit()
+    message = _done(Action(name), result.done)
+    if result.skipped:
+        message += f" {len(result.skipped)} skipped: they had changed since the page loaded."
+    flash(message, "success" if result.done else "error")
+    return _back()
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(_error: CSRFError) -> Response:
+    """An expired or missing token: back to the queue with a word, nothing changed."""
+    flash(EXPIRED, "error")
+    return redirect(url_for("moderation.queue"), code=303)
+
+
+# --- admin ---------------------------------------------------------------------------
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@admin_required
+def rules_page() -> Any:
+    form = RulesForm.showing(settings.current())
+    if form.validate_on_submit():
+        settings.save(form.values(), current_user)
+        db.session.commit()
+        settings.forget()
+        flash("The moderation rules are saved.", "success")
+        return redirect(url_for("moderation.rules_page"), code=303)
+    status = 400 if form.errors else 200
+    return render_template(
+        "moderation/rules.html", form=form, figures=settings.rule_figures()
+    ), status
+
+
+@bp.route("/publications", methods=["GET", "POST"])
+@admin_required
+def publications_page() -> Any:
+    if request.method == "POST":
+        publication_id = parse_id(request.form.get("publication_id"))
+        publication = db.session.get(Publication, publication_id) if publication_id else None
+        if publication is None:
+            abort(404)
+        form = PublicationRulesForm()
+        if form.validate_on_submit():
+            settings.switch_publication(
+                publication,
+                current_user,
+                comments_open=form.comments_open.data,
+                premoderation=form.premoderation_value,
+            )
+            db.session.commit()
+            flash(f"Saved: {publication.title}.", "success")
+        else:
+            flash("Not saved: " + " ".join(e for es in form.errors.values() for e in es), "error")
+        return redirect(url_for("moderation.publications_page"), code=303)
+    items = db.session.scalars(
+        select(Publication).order_by(Publication.published.desc(), Publication.id.desc())
+    ).all()
+    forms = {p.id: PublicationRulesForm.showing(p.comments_open, p.premoderation) for p in items}
+    return render_template("moderation/publications.html", publications=items, forms=forms)

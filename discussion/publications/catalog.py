@@ -1,0 +1,158 @@
+"""The catalogue readers browse: publications by slug, the latest, filtered listings,
+and marking a publication's public pages as changed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
+
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.orm import defer, selectinload
+
+from ..extensions import db
+from ..models import Publication, PublicationType, Topic, publication_topics, publication_types
+from ..web import database, pagecache
+from ..web.params import Page
+
+# What a publication card shows, loaded in three queries for any number of cards.
+CARD_LOADING = (
+    defer(Publication.body),  # a card never shows the article's text
+    selectinload(Publication.bylines),
+    selectinload(Publication.types),
+    selectinload(Publication.topics),
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The active filters of the publications index."""
+
+    type: PublicationType | None = None
+    topic: Topic | None = None
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def is_slug(text: str) -> bool:
+    """Whether text can be a slug at all (so odd input never reaches the database)."""
+    return len(text) <= 200 and _SLUG.fullmatch(text) is not None
+
+
+class PageState(NamedTuple):
+    """What decides which cached article page to serve, and what posting a comment
+    needs of the publication, read in one light query."""
+
+    id: int
+    cache_version: int
+    comments_open: bool
+    published: date
+    premoderation: bool | None
+
+
+def page_state(slug: str) -> PageState | None:
+    """The cache-relevant state of the publication with this slug, if any.
+
+    Read on every article view and comment post, so it takes a plain connection rather
+    than the ORM session (about half the cost), outside any write transaction.
+    """
+    if not is_slug(slug):
+        return None
+    with database.reading() as connection:
+        row = connection.execute(_PAGE_STATE, {"slug": slug}).first()
+    return PageState(*row) if row else None
+
+
+_PAGE_STATE = select(
+    Publication.id,
+    Publication.cache_version,
+    Publication.comments_open,
+    Publication.published,
+    Publication.premoderation,
+).where(Publication.slug == bindparam("slug"))
+
+
+def by_slug(slug: str) -> Publication | None:
+    """The publication with this slug, if any."""
+    if not is_slug(slug):
+        return None
+    return db.session.scalar(select(Publication).filter_by(slug=slug))
+
+
+def latest(limit: int) -> list[Publication]:
+    """The newest publications."""
+    return list(
+        db.session.scalars(
+            select(Publication)
+            .options(*CARD_LOADING)
+            .order_by(Publication.published.desc(), Publication.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | None:
+    """Look up filter slugs; None when one names nothing (the caller answers 404)."""
+    kind = topic = None
+    if not all(is_slug(s) for s in (type_slug, topic_slug) if s):
+        return None
+    if type_slug:
+        kind = db.session.scalar(select(PublicationType).filter_by(slug=type_slug))
+        if kind is None:
+            return None
+    if topic_slug:
+        topic = db.session.scalar(select(Topic).filter_by(slug=topic_slug))
+        if topic is None:
+            return None
+    return Filters(kind, topic)
+
+
+def index_page(filters: Filters, page: int, per_page: int) -> Page:
+    """A page of publications, newest first, narrowed by type and topic."""
+
+    def narrowed(stmt: Select) -> Select:
+        if filters.type is not None:
+            stmt = stmt.join(publication_types).where(
+                publication_types.c.type_id == filters.type.id
+            )
+        if filters.topic is not None:
+            stmt = stmt.join(publication_topics).where(
+                publication_topics.c.topic_id == filters.topic.id
+            )
+        return stmt
+
+    ids = narrowed(select(Publication.id)).subquery()
+    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    items = db.session.scalars(
+        narrowed(select(Publication).options(*CARD_LOADING))
+        .order_by(Publication.published.desc(), Publication.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), page, per_page, total)
+
+
+def all_types() -> list[PublicationType]:
+    """Every type, by name, for the filter menu."""
+    return list(db.session.scalars(select(PublicationType).order_by(PublicationType.name)))
+
+
+def all_topics() -> list[Topic]:
+    """Every topic, by name, for the filter menu."""
+    return list(db.session.scalars(select(Topic).order_by(Topic.name)))
+
+
+def touch(publication_ids: Iterable[int]) -> None:
+    """Mark publications' public pages as changed (new cache version), in this transaction."""
+    ids = sorted(set(publication_ids))
+    if ids:
+        pagecache.changed()
+        db.session.execute(
+            update(Publication)
+            .where(Publication.id.in_(ids))
+            .values(cache_version=Publication.cache_version + 1)
+            .execution_options(synchronize_session=False)
+        )

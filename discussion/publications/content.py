@@ -1,0 +1,121 @@
+"""Writing publications: the seed import (create or update from records) and pins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import Author, Byline, Pin, Publication, PublicationType, Topic
+from . import related, seeds
+from .catalog import by_slug
+
+
+def _named(model: type[PublicationType] | type[Topic], name: str) -> Any:
+    found = db.session.scalar(select(model).filter_by(name=name))
+    if found is None:
+        found = model(name=name, slug=seeds.slugify(name))
+        db.session.add(found)
+    return found
+
+
+def _author(name: str, bio: str | None) -> Author:
+    author = db.session.scalar(select(Author).filter_by(name=name))
+    if author is None:
+        author = Author(name=name)
+        db.session.add(author)
+    if author.bio != bio and bio is not None:
+        author.bio = bio
+    return author
+
+
+def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
+    """Create or update a publication from a seed record; returns it and whether it changed."""
+    publication = by_slug(record["slug"])
+    created = publication is None
+    if publication is None:
+        publication = Publication(slug=record["slug"])
+        db.session.add(publication)
+    image = record.get("image") or {}
+    fields = {
+        "title": record["title"],
+        "dek": record.get("dek"),
+        "summary": record.get("summary") or "",
+        "body": list(record.get("body") or []),
+        "published": date.fromisoformat(record["published"]),
+        "partner": record.get("partner"),
+        "source_note": record.get("source_note"),
+        "image_file": image.get("file"),
+        "image_alt": image.get("alt"),
+        "image_caption": image.get("caption"),
+        "invitation": record.get("invitation"),
+    }
+    changed = created
+    for key, value in fields.items():
+        if getattr(publication, key) != value:
+            setattr(publication, key, value)
+            changed = True
+    types = [_named(PublicationType, n) for n in record.get("types", [])]
+    topics = [_named(Topic, n) for n in record.get("topics", [])]
+    if sorted(t.name for t in publication.types) != sorted(t.name for t in types):
+        publication.types = types
+        changed = True
+    if sorted(t.name for t in publication.topics) != sorted(t.name for t in topics):
+        publication.topics = topics
+        changed = True
+    authors = [_author(a["name"], a.get("bio")) for a in record.get("authors", [])]
+    if [a.name for a in publication.authors] != [a.name for a in authors]:
+        publication.bylines = [Byline(author=a, position=i) for i, a in enumerate(authors)]
+        changed = True
+    return publication, changed
+
+
+def set_pins(publication: Publication, related_slugs: Iterable[str]) -> bool:
+    """Replace a publication's editorial pins; returns whether they changed."""
+    ids = []
+    for slug in related_slugs:
+        found = db.session.scalar(select(Publication.id).filter_by(slug=slug))
+        if found is not None and found != publication.id and found not in ids:
+            ids.append(found)
+    current = list(
+        db.session.scalars(
+            select(Pin.related_id).filter_by(publication_id=publication.id).order_by(Pin.position)
+        )
+    )
+    if current == ids:
+        return False
+    db.session.execute(delete(Pin).where(Pin.publication_id == publication.id))
+    db.session.add_all(
+        Pin(publication_id=publication.id, position=i, related_id=r) for i, r in enumerate(ids)
+    )
+    return True
+
+
+def seed_content(data_file: Path) -> tuple[int, int]:
+    """Import the seed data file; returns (publications in it, publications changed)."""
+    records = seeds.load_seed_data(data_file)["publications"]
+    return len(records), import_records(records)
+
+
+def import_records(records: list[dict[str, Any]]) -> int:
+    """Import seed records (idempotent); returns how many publications changed."""
+    changed_ids: set[int] = set()
+    stored: dict[str, Publication] = {}
+    for record in records:
+        publication, changed = upsert(record)
+        db.session.flush()
+        stored[record["slug"]] = publication
+        if changed:
+            changed_ids.add(publication.id)
+    for record in records:
+        publication = stored[record["slug"]]
+        if set_pins(publication, record.get("pins", [])):
+            changed_ids.add(publication.id)
+    db.session.flush()
+    if changed_ids:
+        related.refresh_all()
+    return len(changed_ids)

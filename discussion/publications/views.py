@@ -1,0 +1,143 @@
+"""Reader pages: the front page, the publications index and the article page."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    session,
+)
+from flask_login import current_user
+
+from ..comments import posting, thread
+from ..comments.forms import CommentForm
+from ..comments.visitor import own_comment_ids
+from ..extensions import cache, db
+from ..models import Publication, utcnow
+from ..moderation import settings
+from ..web import formtoken, pagecache
+from ..web.params import page_arg, parse_id
+from . import catalog, related
+
+bp = Blueprint("publications", __name__)
+
+
+@bp.get("/")
+def front() -> Response:
+    latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
+    counts = thread.approved_counts(p.id for p in latest)
+    return _listing(render_template("publications/front.html", publications=latest, counts=counts))
+
+
+@bp.get("/publications/")
+def index() -> Response:
+    filters = catalog.resolve_filters(request.args.get("type"), request.args.get("topic"))
+    if filters is None:
+        abort(404)
+    pages = catalog.index_page(filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"])
+    if pages.page > pages.pages:
+        abort(404)
+    return _listing(
+        render_template(
+            "publications/index.html",
+            pages=pages,
+            filters=filters,
+            types=catalog.all_types(),
+            topics=catalog.all_topics(),
+            counts=thread.approved_counts(p.id for p in pages.items),
+        )
+    )
+
+
+def _listing(html: str) -> Response:
+    """A listing: the same for every first-time reader, so shared like the article."""
+    response = make_response(html)
+    if _is_plain_visit():
+        response.add_etag()
+        pagecache.share(response)
+    return response.make_conditional(request)
+
+
+@bp.get("/publications/<slug>")
+def article(slug: str) -> Response | str:
+    if _is_plain_visit():
+        state = catalog.page_state(slug)
+        if state is None:
+            abort(404)
+        return _cached_article(state)
+    publication = get_publication(slug)
+    form = CommentForm(publication_id=publication.id)
+    reply_to = parse_id(request.args.get("reply_to"))
+    if reply_to is not None and posting.replyable(reply_to, publication.id):
+        form.parent_id.data = str(reply_to)
+    return render_article(publication, form)
+
+
+def _is_plain_visit() -> bool:
+    """A reader with nothing of their own on the page: no notice, no pending comment,
+    no reply in progress, not signed in."""
+    return (
+        "reply_to" not in request.args
+        and not own_comment_ids()
+        and not session.get("_flashes")
+        and not current_user.is_authenticated
+    )
+
+
+def _cached_article(state: catalog.PageState) -> Response:
+    """The page most readers get, the same for all of them: rendered once per cache
+    version of the publication (and hour of the form's token), marked for shared caches
+    for ``SHARED_PAGE_SECONDS``; 304 when the reader's copy is current."""
+    page = page_arg()
+    open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
+    key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}/{formtoken.window()}"
+    html = cache.get(key)
+    if html is None:
+        publication = db.get_or_404(Publication, state.id)
+        html = render_article(publication, CommentForm(publication_id=publication.id))
+        cache.set(key, html)
+    response = make_response(html)
+    response.set_etag(hashlib.sha256(key.encode()).hexdigest())
+    pagecache.share(response)
+    return response.make_conditional(request)
+
+
+def get_publication(slug: str) -> Publication:
+    """The publication with this slug, or 404."""
+    publication = catalog.by_slug(slug)
+    if publication is None:
+        abort(404)
+    return publication
+
+
+def render_article(
+    publication: Publication, form: CommentForm, *, form_notice: str | None = None
+) -> str:
+    """The article page, with the comment form as given (fresh, or holding the reader's text)."""
+    config = current_app.config
+    comments = thread.page(
+        publication,
+        page=page_arg(),
+        per_page=config["COMMENT_THREADS_PER_PAGE"],
+        max_depth=config["COMMENT_MAX_DEPTH"],
+    )
+    parent_id = parse_id(form.parent_id.data)
+    parent = posting.replyable(parent_id, publication.id) if parent_id is not None else None
+    return render_template(
+        "publications/article.html",
+        publication=publication,
+        comments_open=posting.is_open(publication, settings.rule_settings(), utcnow().date()),
+        thread=comments,
+        own_pending=thread.own_pending(publication, own_comment_ids()),
+        form=form,
+        form_notice=form_notice,
+        reply_parent=parent,
+        related=related.entries(publication),
+    )

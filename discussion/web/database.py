@@ -1,0 +1,95 @@
+"""Engine settings per database.
+
+SQLite: WAL, a busy timeout and foreign keys; transactions begun by us (SQLAlchemy's
+recipe for pysqlite), IMMEDIATE unless serving a read request or on the read
+connection. A deferred transaction that reads and then writes fails at once with
+"database is locked" when another process committed in between (the busy timeout does
+not apply to that case), so several server processes posting at once would see errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ..extensions import db
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+_READING = "discussion_reading"
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for reads that should neither wait for writers nor hold them up.
+
+    SQLite locks the whole database for a write transaction, and every transaction of a
+    POST begins IMMEDIATE (see above), so these reads take a connection of their own
+    (one per app context) that takes no write lock; its snapshot ends with the block.
+    Other databases lock rows: the reads share the session's connection (one checkout
+    and one pre-ping per request, not two).
+    """
+    if db.engine.dialect.name != "sqlite":
+        yield db.session.connection()
+        return
+    connection = g.get("read_connection")
+    if connection is None:
+        connection = g.read_connection = db.engine.connect().execution_options(**{_READING: True})
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+
+
+def only_reads_follow() -> None:
+    """This request writes nothing more (it is answering a refusal): SQLite transactions
+    it begins from now on take no write lock."""
+    g.only_reads = True
+
+
+def _close_read_connection(_error: BaseException | None) -> None:
+    connection = g.pop("read_connection", None)
+    if connection is not None:
+        connection.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    reads = (
+        connection.get_execution_options().get(_READING)
+        or (has_app_context() and g.get("only_reads", False))
+        or (has_request_context() and request.method in READ_METHODS)
+    )
+    connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
+
+
+def engine_options(app: Flask) -> None:
+    """Before the engine exists: ping pooled connections only where a server can drop them."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def init_app(app: Flask) -> None:
+    """Attach per-connection settings to the app's engine."""
+    app.teardown_appcontext(_close_read_connection)
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _configure_sqlite)
+            event.listen(engine, "begin", _begin_sqlite)

@@ -1,0 +1,48 @@
+"""Error pages in the site's layout; a 500 rolls back the session first."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+
+MESSAGES = {
+    400: "The request could not be understood. Please check what you sent and try again.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page. It may have moved, or the address may be mistyped.",
+    405: "That action is not available at this address.",
+    413: "What you sent is too large. Please shorten it and try again.",
+    429: "Too many requests. Please wait a moment before trying again.",
+    500: "Something went wrong on our side. It has been logged; please try again later.",
+}
+
+
+def render_error(error: HTTPException) -> Response:
+    """The error's own response (status, headers such as Allow), with the site's page."""
+    code = error.code or 500
+    response = error.get_response()
+    response.set_data(
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=error.name,
+            message=MESSAGES.get(code, error.description),
+        )
+    )
+    response.content_type = "text/html; charset=utf-8"
+    return response
+
+
+def internal_error(error: InternalServerError) -> Response:
+    db.session.rollback()
+    return render_error(error)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    for code in MESSAGES:
+        if code != 500:
+            app.register_error_handler(code, render_error)
+    app.register_error_handler(InternalServerError, internal_error)
