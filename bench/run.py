@@ -398,26 +398,8 @@ def main() -> int:
         finally:
             for process in (app, ceiling, isso):
                 stop(process)
-        related = subprocess.run(
-            [
-                PYTHON,
-                "-c",
-                "import time; from discussion import create_app, publications;"
-                "from discussion.extensions import db; from discussion.models import Publication;"
-                "app = create_app()\nwith app.app_context():\n"
-                " pid = db.session.scalar(db.select(Publication.id).filter_by("
-                "slug='demo-comments-200'))\n t = time.perf_counter();"
-                " n = publications.refresh_related([pid]); db.session.commit();"
-                " print(n, round(time.perf_counter() - t, 2))",
-            ],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
 
-    report(args, results, isso_get, isso_post, rss, related, delays)
+    report(args, results, isso_get, isso_post, rss, delays)
     return 0
 
 
@@ -470,7 +452,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return fp
 
 
-def report(args, results, isso_get, isso_post, rss, related, delays) -> None:  # type: ignore[no-untyped-def]
+def report(args, results, isso_get, isso_post, rss, delays) -> None:  # type: ignore[no-untyped-def]
     print(
         f"\n{args.database}: {args.publications} publications, {args.comments} comments; "
         f"gunicorn {WORKERS} sync workers each; wrk {THREADS} threads, {CONNECTIONS} "
@@ -489,10 +471,6 @@ def report(args, results, isso_get, isso_post, rss, related, delays) -> None:  #
             f"| {r.name} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | "
             f"{vs_ceiling} | {vs_isso} | {r.note} |"
         )
-    print(
-        f"\nrecompute related for one publication among {args.publications}: "
-        f"{related[0]} lists in {related[1]} s"
-    )
     if delays:
         print(
             "approval visible through nginx after: "

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from discussion.accounts import staff
 from discussion.extensions import db
-from discussion.models import Moderator, Role
-from tests.helpers import PASSWORD, csrf_token, login
+from discussion.models import CommentState, Moderator, Role
+from tests.helpers import PASSWORD, csrf_token, login, make_comment, make_publication
 
 
 def test_create_moderator_with_a_password(app: Flask, runner) -> None:
@@ -97,8 +97,12 @@ def test_anonymous_users_are_sent_to_sign_in(app: Flask, client: FlaskClient) ->
         response = client.get(url)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/auth/login?next=")
-    response = client.post("/moderation/comments/1/approve")
-    assert response.status_code in (302, 303, 400)
+    comment = make_comment(make_publication(), state=CommentState.PENDING)
+    response = client.post(f"/moderation/comments/{comment.id}/approve")
+    assert (response.status_code, response.headers["Location"]) == (303, "/moderation/")
+    assert client.get("/moderation/").headers["Location"].startswith("/auth/login?next=")
+    db.session.refresh(comment)
+    assert comment.state is CommentState.PENDING
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from discussion import create_app
+from tests.helpers import make_publication, post_comment
 
 
-def test_test_config_overrides_defaults() -> None:
-    app = create_app({"TESTING": True, "PUBLICATIONS_PER_PAGE": 3})
-    assert app.config["PUBLICATIONS_PER_PAGE"] == 3
-    assert app.config["COMMENT_MAX_LENGTH"] == 5000
+@pytest.mark.config(PUBLICATIONS_PER_PAGE=3)
+def test_test_config_overrides_defaults(app: Flask, client: FlaskClient) -> None:
+    for n in range(4):
+        make_publication(title=f"Listed {n}")
+    first = client.get("/publications/").get_data(as_text=True)
+    assert first.count("Listed ") == 3 and 'rel="next"' in first
+    assert client.get("/publications/?page=2").get_data(as_text=True).count("Listed ") == 1
+
+
+@pytest.mark.config(COMMENT_MAX_LENGTH=20)
+def test_the_comment_length_setting_is_what_the_form_enforces(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    response = post_comment(client, publication.slug, body="x" * 21)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Please keep your comment to 20 characters." in page and "x" * 21 in page
+    assert post_comment(client, publication.slug, body="x" * 20).status_code == 303
 
 
 def test_default_database_is_sqlite_in_instance() -> None:

@@ -202,8 +202,11 @@ def test_an_unknown_reason_is_refused(app: Flask, signed_in: FlaskClient) -> Non
 def test_actions_need_a_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
     comment = make_comment(make_publication(), state=P)
     response = signed_in.post(f"/moderation/comments/{comment.id}/approve", data={})
-    assert response.status_code in (303, 400)
+    assert response.status_code == 303
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nothing was changed: the page had expired. Please try again." in page
     assert state_of(comment.id) is P
+    assert ids_on(page) == [comment.id]  # still waiting in the queue
 
 
 def test_actions_redirect_only_within_moderation(app: Flask, signed_in: FlaskClient) -> None:
@@ -215,7 +218,8 @@ def test_actions_redirect_only_within_moderation(app: Flask, signed_in: FlaskCli
 def test_anonymous_and_unknown_comment_actions(app: Flask, client: FlaskClient, moderator) -> None:
     comment = make_comment(make_publication(), state=P)
     response = client.post(f"/moderation/comments/{comment.id}/approve")
-    assert response.status_code in (302, 303, 400)
+    assert (response.status_code, response.headers["Location"]) == (303, "/moderation/")
+    assert client.get("/moderation/").headers["Location"].startswith("/auth/login?next=")
     assert state_of(comment.id) is P
     login(client, "mod")
     assert act(client, 999999, "approve").status_code == 303
@@ -299,16 +303,31 @@ def test_bulk_actions_on_selected_and_on_the_whole_page(app: Flask, signed_in: F
     assert [state_of(c.id) for c in pending] == [R, R, A, A]
 
 
-def test_bulk_refuses_without_a_choice(app: Flask, signed_in: FlaskClient) -> None:
+@pytest.mark.parametrize(
+    ("data", "notice"),
+    [
+        ({"action": "explode", "ids": ["{id}"]}, "Choose an action for the selected comments."),
+        ({"action": "keep", "ids": ["{id}"]}, "Choose an action for the selected comments."),
+        ({"action": "approve"}, "Select at least one comment first."),
+        ({"action": "approve", "ids": ["x", "-1"]}, "Select at least one comment first."),
+        (
+            {"action": "approve", "ids": ["{id}"], "csrf_token": "forged"},
+            "Nothing was changed: the page had expired.",
+        ),
+    ],
+)
+def test_bulk_refuses_without_a_choice_and_says_why(
+    app: Flask, signed_in: FlaskClient, data: dict, notice: str
+) -> None:
     comment = make_comment(make_publication(), state=P)
-    token = queue_token(signed_in)
-    for data in (
-        {"action": "explode", "ids": [str(comment.id)]},
-        {"action": "approve"},
-        {"action": "approve", "ids": [str(comment.id)], "csrf_token": "forged"},
-    ):
-        signed_in.post("/moderation/bulk", data={"csrf_token": token, **data})
+    data = {k: [i.format(id=comment.id) for i in v] if k == "ids" else v for k, v in data.items()}
+    response = signed_in.post(
+        "/moderation/bulk", data={"csrf_token": queue_token(signed_in), **data}
+    )
+    assert response.status_code == 303
+    assert notice in signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert state_of(comment.id) is P
+    assert db.session.scalar(db.select(db.func.count()).select_from(Decision)) == 0
 
 
 def test_two_moderators_approving_at_once_apply_it_once(
@@ -383,11 +402,18 @@ def test_undo_after_keeping_a_reported_comment_is_refused(
     act(signed_in, comment.id, "approve")
     db.session.execute(db.update(Comment).where(Comment.id == comment.id).values(open_reports=1))
     db.session.commit()
+    page = signed_in.get("/moderation/?status=reported").get_data(as_text=True)
+    assert "Keep (dismiss reports)" in page and "Undo last decision" in page
     act(signed_in, comment.id, "approve")  # keep it, dismissing the reports
+    page = signed_in.get("/moderation/?status=approved").get_data(as_text=True)
+    assert "Kept: 1 comment." in page
+    assert ids_on(page) == [comment.id]
+    assert "Undo last decision" not in page  # keeping changed nothing to undo
     signed_in.post(
         f"/moderation/comments/{comment.id}/undo", data={"csrf_token": queue_token(signed_in)}
     )
     assert state_of(comment.id) is A
+    assert "nothing to undo" in signed_in.get("/moderation/").get_data(as_text=True)
 
 
 def test_only_rejections_record_a_reason(app: Flask, signed_in: FlaskClient) -> None:
@@ -404,6 +430,45 @@ def test_only_rejections_record_a_reason(app: Flask, signed_in: FlaskClient) -> 
     assert db.session.scalar(db.select(Decision.reason)) is None
 
 
-@pytest.mark.parametrize("query", ["q=%00abc", "q=a%00", "after=%C2%B2", "publication=%C2%B2"])
-def test_odd_queue_queries_never_500(app: Flask, signed_in: FlaskClient, query: str) -> None:
-    assert signed_in.get(f"/moderation/?{query}").status_code in (200, 404)
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("q=%00abc", 200), ("q=a%00", 200), ("after=%C2%B2", 404), ("publication=%C2%B2", 404)],
+)
+def test_odd_queue_queries_never_500(
+    app: Flask, signed_in: FlaskClient, query: str, status: int
+) -> None:
+    assert signed_in.get(f"/moderation/?{query}").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("state", "reported", "buttons"),
+    [
+        (P, False, ["Approve", "Reject", "Spam"]),
+        (A, False, ["Reject", "Spam"]),
+        (A, True, ["Keep (dismiss reports)", "Reject", "Spam"]),
+        (R, False, ["Spam", "Restore"]),
+        (S, False, ["Restore"]),
+    ],
+)
+def test_each_row_offers_exactly_the_actions_its_state_allows(
+    app: Flask, signed_in: FlaskClient, state: CommentState, reported: bool, buttons: list[str]
+) -> None:
+    comment = make_comment(make_publication(), state=state)
+    if reported:
+        db.session.execute(
+            db.update(Comment).where(Comment.id == comment.id).values(open_reports=1)
+        )
+        db.session.commit()
+    page = signed_in.get("/moderation/?status=all").get_data(as_text=True)
+    row = page[page.index(f'id="comment-{comment.id}"') :]
+    start = row.index('class="queue-item__actions"')
+    row = row[start : row.index("</div>", start)]
+    buttons_row = row.split("<details")[0]  # the one-click buttons, before "with a reason"
+    shown = re.findall(
+        r'<button class="button[^"]*" type="submit"[^>]*>([^<]+)</button>', buttons_row
+    )
+    assert shown == buttons
+    assert [a.label for a in decisions.allowed_actions(comment)] == buttons
+    for label in buttons:  # each button posts to the action it names and can be done
+        action = next(a for a in decisions.allowed_actions(comment) if a.label == label)
+        assert f'/moderation/comments/{comment.id}/{action.value}"' in row
