@@ -34,7 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import staff
     from .accounts import views as accounts
     from .comments import views as comments
+    from .desk import views as desk
     from .extensions import cache, csrf, db, limiter, migrate
+    from .media import library
+    from .media import views as media
     from .moderation import views as moderation
     from .publications import views as publications
     from .web import database, errors, filters, pagecache, params, security
@@ -53,7 +56,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
-    for feature in (publications, comments, accounts, moderation):
+    library.init_app(app)
+    for feature in (publications, comments, accounts, moderation, desk, media):
         app.register_blueprint(feature.bp)
     if not app.testing:
         # What exists now lives as long as the process (modules, the app, its

@@ -28,6 +28,17 @@ SEED_DATA_FILE = str(Path(__file__).parent / "data" / "seed.json")
 
 # Shown in the header and page titles.
 SITE_NAME = "Discussion"
+# Editors type times, and readers see dates, in this time zone (IANA name); stored in UTC.
+SITE_TIMEZONE = "UTC"
+
+# The editorial desk
+DESK_PAGE_SIZE = 25  # publications per page of the desk's list
+PREVIEW_LINK_HOURS = 72  # how long a shared preview link of an unpublished article works
+# Uploaded images: a directory (default instance/media); on several hosts, a shared volume.
+MEDIA_ROOT: str | None = None
+# The desk's forms carry long texts and images: their requests may be this large.
+DESK_MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+DESK_MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024  # the text fields of one desk form
 # Closing line of every article, unless a publication has its own.
 COMMENT_INVITATION = "Tell us what you think by submitting a comment below."
 

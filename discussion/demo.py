@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -21,6 +21,7 @@ from .models import (
     Comment,
     CommentState,
     Publication,
+    PublicationState,
     PublicationType,
     Topic,
     publication_topics,
@@ -151,7 +152,7 @@ def generate(
     rng = random.Random(seed)
     type_ids, topic_ids = _named(PublicationType, TYPES), _named(Topic, TOPICS)
     first_id = (db.session.scalar(select(func.max(Publication.id))) or 0) + 1
-    start = date(2016, 1, 1)
+    start = datetime(2016, 1, 1, 9, 0, tzinfo=UTC)
     slugs = {i: f"demo-comments-{n}" for i, n in enumerate(SHOWCASE) if i < publications}
 
     def publication_rows() -> Iterator[dict]:
@@ -163,8 +164,10 @@ def generate(
                 "title": title,
                 "dek": _sentence(rng, 18),
                 "summary": _sentence(rng, 30),
-                "body": [_sentence(rng, 40) for _ in range(3)],
-                "published": start + timedelta(days=rng.randrange(3650)),
+                "body_source": (body := "\n\n".join(_sentence(rng, 40) for _ in range(3))),
+                "body_html": "".join(f"<p>{p}</p>\n" for p in body.split("\n\n")),
+                "state": PublicationState.PUBLISHED,
+                "published_at": start + timedelta(days=rng.randrange(3650)),
                 "comments_open": True,
                 "cache_version": 0,
                 "updated_at": utcnow(),

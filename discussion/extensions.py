@@ -30,7 +30,7 @@ csrf = CSRFProtect()
 migrate = Migrate()
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
-login_manager.login_message = "Please sign in to moderate comments."
+login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address)
 cache = Cache()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
@@ -26,6 +27,24 @@ from .extensions import db
 def utcnow() -> datetime:
     """Timezone-aware now, for column defaults."""
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """A time stored in UTC and read back timezone-aware on every database (SQLite keeps
+    no zone: its values come back naive, and would not compare with aware ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class CommentState(enum.Enum):
@@ -96,6 +115,43 @@ class Byline(db.Model):
     author: Mapped[Author] = relationship(lazy="joined")
 
 
+class MediaFile(db.Model):
+    """An uploaded image, re-encoded and stored in a few widths under a content hash."""
+
+    __tablename__ = "media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stem: Mapped[str] = mapped_column(String(40), unique=True)  # content hash
+    extension: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    widths: Mapped[list[int]] = mapped_column(JSON, default=list)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    def file_name(self, width: int) -> str:
+        """The stored file of one width."""
+        return f"{self.stem}-{width}.{self.extension}"
+
+    @property
+    def largest(self) -> str:
+        return self.file_name(max(self.widths))
+
+    def height_at(self, width: int) -> int:
+        return max(1, round(self.height * width / self.width))
+
+
+class PublicationState(enum.Enum):
+    """Where a publication stands on the desk. "Scheduled" is not a state of its own: a
+    published publication whose ``published_at`` is still ahead."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+
+
 class Publication(db.Model):
     """An article or a publication card, as a reader sees it."""
 
@@ -105,22 +161,34 @@ class Publication(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     dek: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[list[str]] = mapped_column(JSON, default=list)
-    published: Mapped[date] = mapped_column(index=True)
+    body_source: Mapped[str] = mapped_column(Text, default="")  # Markdown, as the editor typed
+    body_html: Mapped[str] = mapped_column(Text, default="")  # rendered once, at save
+    state: Mapped[PublicationState] = mapped_column(
+        db.Enum(
+            PublicationState,
+            name="publication_state",
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=PublicationState.DRAFT,
+    )
+    # When readers may see it (UTC); None for a draft never given a time.
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    corrected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    correction: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")  # saves so far
     partner: Mapped[str | None] = mapped_column(String(200))
     source_note: Mapped[str | None] = mapped_column(Text)
     image_file: Mapped[str | None] = mapped_column(String(300))
     image_alt: Mapped[str | None] = mapped_column(String(300))
     image_caption: Mapped[str | None] = mapped_column(Text)
+    figure_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))  # an uploaded image
     invitation: Mapped[str | None] = mapped_column(Text)
     comments_open: Mapped[bool] = mapped_column(default=True)
     premoderation: Mapped[bool | None] = mapped_column()  # None: the site-wide rule applies
     # Bumped (in the same transaction) by every change that alters the public page, so
     # cached pages keyed by it are never stale, in any process.
     cache_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     # Loaded on access; lists of cards ask for them up front (publications.CARD_LOADING).
     bylines: Mapped[list[Byline]] = relationship(
@@ -130,11 +198,52 @@ class Publication(db.Model):
         secondary=publication_types, order_by=PublicationType.name
     )
     topics: Mapped[list[Topic]] = relationship(secondary=publication_topics, order_by=Topic.name)
+    figure: Mapped[MediaFile | None] = relationship()
 
     @property
     def authors(self) -> list[Author]:
         """Authors in byline order."""
         return [b.author for b in self.bylines]
+
+    @property
+    def published(self) -> date:
+        """The day of publication (UTC), for rules and ranking; today for an undated draft."""
+        return (self.published_at or utcnow()).astimezone(UTC).date()
+
+    def is_public(self, now: datetime) -> bool:
+        """Whether readers can see it at ``now``."""
+        return (
+            self.state is PublicationState.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= now
+        )
+
+
+class SlugRedirect(db.Model):
+    """A slug a public publication had before: its old URL answers 301 to the new one."""
+
+    __tablename__ = "slug_redirects"
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Revision(db.Model):
+    """A publication as one save left it: who, when, what changed, and every field."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("publication_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    changed: Mapped[list[str]] = mapped_column(JSON, default=list)  # field names
+    note: Mapped[str | None] = mapped_column(String(200))  # e.g. "restored revision 3"
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    editor: Mapped[Moderator | None] = relationship(lazy="joined")
 
 
 class Pin(db.Model):
@@ -146,6 +255,18 @@ class Pin(db.Model):
     )
     position: Mapped[int] = mapped_column(primary_key=True)
     related_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
+
+
+class Exclusion(db.Model):
+    """An editor's choice never to list a publication as related to another."""
+
+    __tablename__ = "related_exclusions"
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    excluded_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class RelatedPublication(db.Model):
@@ -193,7 +314,7 @@ class Comment(db.Model):
     body_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # duplicate rule
     sanitizer_version: Mapped[int]
     state: Mapped[CommentState] = mapped_column(COMMENT_STATE, default=CommentState.PENDING)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Abuse rules use a keyed hash of the address; the raw address and user agent are
     # kept for a short time only (see the privacy task).
     ip_hash: Mapped[str | None] = mapped_column(String(64))  # no index: see migration 0006
@@ -211,6 +332,7 @@ class Role(enum.Enum):
     """What a signed-in member of staff may do."""
 
     MODERATOR = "moderator"
+    EDITOR = "editor"
     ADMIN = "admin"
 
     @property
@@ -219,7 +341,8 @@ class Role(enum.Enum):
 
 
 class Moderator(UserMixin, db.Model):
-    """A person who moderates comments; admins also edit rules and accounts."""
+    """A member of staff: moderators decide on comments, editors publish, admins do both
+    and also edit the rules and accounts."""
 
     __tablename__ = "moderators"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -230,7 +353,7 @@ class Moderator(UserMixin, db.Model):
         default=Role.MODERATOR,
     )
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot sign in
@@ -239,6 +362,14 @@ class Moderator(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (Role.EDITOR, Role.ADMIN)
 
 
 class Hold(db.Model):
@@ -268,7 +399,7 @@ class Decision(db.Model):
     reason: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     moderator: Mapped[Moderator | None] = relationship(lazy="joined")
 
@@ -283,7 +414,7 @@ class Report(db.Model):
     reporter: Mapped[str] = mapped_column(String(64))  # keyed hash of the reader's session
     address: Mapped[str | None] = mapped_column(String(64))  # keyed hash of their address
     reason: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved: Mapped[bool] = mapped_column(default=False)
 
 

@@ -11,6 +11,7 @@ import contextvars
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from discussion import create_app
 from discussion.accounts import staff
 from discussion.extensions import db
 from discussion.models import Moderator, Role
-from discussion.publications import content
+from discussion.publications import catalog, content
+from discussion.web import clock as site_clock
 from discussion.web import pagecache
 from tests.helpers import PASSWORD
 
@@ -159,6 +161,22 @@ def other_moderator(app: Flask) -> Moderator:
     other = staff.create_moderator("other", PASSWORD)
     db.session.commit()
     return other
+
+
+@pytest.fixture
+def editor(app: Flask) -> Moderator:
+    editor = staff.create_moderator("ed", PASSWORD, Role.EDITOR)
+    db.session.commit()
+    return editor
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The site's clock, stopped at a fixed time; set ``clock[0]`` to move it."""
+    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(site_clock, "now", lambda: now[0])
+    monkeypatch.setattr(catalog, "LIVE_MARK_SECONDS", 0)
+    return now
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def snapshot() -> dict:
     """Everything the seed writes, in a comparable form."""
     return {
         "publications": [
-            (p.slug, p.title, p.updated_at, tuple(p.body), tuple(a.name for a in p.authors))
+            (p.slug, p.title, p.updated_at, p.body_source, tuple(a.name for a in p.authors))
             for p in db.session.scalars(select(Publication).order_by(Publication.slug))
         ],
         "counts": {

@@ -17,11 +17,14 @@ from discussion.comments.sanitizer import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_PROTOCOLS,
     ALLOWED_TAGS,
+    ARTICLE_ATTRIBUTES,
+    ARTICLE_TAGS,
     LINK_REL,
     SANITIZER_VERSION,
     get_cleaner,
     make_cleaner,
     render,
+    render_article,
 )
 
 REL = f'rel="{LINK_REL}"'
@@ -383,3 +386,101 @@ def test_any_text_is_safe_deterministic_and_stable(text: str) -> None:
 @given(markup)
 def test_markup_soup_is_safe_deterministic_and_stable(text: str) -> None:
     _check_properties(text)
+
+
+# --- Editors' article bodies -----------------------------------------------------------
+
+
+class _ArticleChecker(HTMLParser):
+    """Every tag and attribute of an article body is on the editor's allowlist; links go
+    to http, https or mailto; images only to the site's media."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ARTICLE_TAGS:
+            self.errors.append(f"tag <{tag}>")
+            return
+        values = dict(attrs)
+        for name, value in attrs:
+            if name not in ARTICLE_ATTRIBUTES.get(tag, frozenset()):
+                self.errors.append(f"attribute {name}={value!r} on <{tag}>")
+        if tag == "a":
+            href = values.get("href") or ""
+            if urlsplit(href).scheme.lower() not in {"http", "https", "mailto"}:
+                self.errors.append(f"href {href!r}")
+        if tag == "img" and not (values.get("src") or "").startswith("/media/"):
+            self.errors.append(f"img src {values.get('src')!r}")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ARTICLE_TAGS:
+            self.errors.append(f"end tag </{tag}>")
+
+    def handle_comment(self, data: str) -> None:
+        self.errors.append(f"comment {data!r}")
+
+
+def assert_safe_article(html: str) -> None:
+    checker = _ArticleChecker()
+    checker.feed(html)
+    checker.close()
+    for _, name in _TAG_RE.findall(html):
+        if name.lower() not in ARTICLE_TAGS:
+            checker.errors.append(f"raw '<{name}' in output")
+    assert not checker.errors, f"{checker.errors} in {html!r}"
+
+
+ARTICLE_HOSTILE = [
+    *(payload for payload, _ in HOSTILE_CASES),
+    '![x](javascript:alert(1) "t")',
+    "![x](//evil.example/x.png)",
+    "![x](/media//evil.example/x.png)",
+    '![x](/media/a.jpg "<script>alert(1)</script>")',
+    '![<img src=x onerror=alert(1)>](/media/a.jpg "c")',
+    "![x](data:image/png;base64,AAAA)",
+    "![x](https://evil.example/track.gif)",
+    "# <script>alert(1)</script>",
+    "<figure onclick=alert(1)><img src=/media/a.jpg></figure>",
+]
+
+
+@pytest.mark.parametrize("text", ARTICLE_HOSTILE)
+def test_the_editors_allowlist_holds_against_hostile_input(text: str) -> None:
+    html = render_article(text)
+    assert_safe_article(html)
+    assert render_article(text) == html
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# Top\n\n## Sub\n\n##### Deep", "<h2>Top</h2>\n<h2>Sub</h2>\n<h4>Deep</h4>"),
+        (
+            '![A map of the region](/media/ab12.jpg "Where the talks were held")',
+            '<figure class="figure"><img src="/media/ab12.jpg" alt="A map of the region">'
+            '<figcaption class="figure__caption">Where the talks were held</figcaption></figure>',
+        ),
+        (
+            "Inline ![icon](/media/i.png) image",
+            '<p>Inline <img src="/media/i.png" alt="icon"> image</p>',
+        ),
+        ("![outside](https://example.org/x.png)", "<p>outside</p>"),
+        ("[a link](https://example.org)", '<p><a href="https://example.org">a link</a></p>'),
+        ("---", "<hr>"),
+    ],
+)
+def test_the_editors_markdown(text: str, expected: str) -> None:
+    assert render_article(text) == expected
+
+
+@PROPERTY_SETTINGS
+@given(markup)
+def test_any_article_markup_is_safe_and_stable(text: str) -> None:
+    html = render_article(text)
+    assert_safe_article(html)
+    assert render_article(text) == html

@@ -21,3 +21,16 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Only editors and admins; others get 403, the anonymous the sign-in page."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.can_edit:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -63,13 +63,13 @@ def login() -> Any:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if current_user.is_authenticated:
-        return redirect(safe_next(form.next.data, url_for("moderation.queue")))
+        return redirect(safe_next(form.next.data, _home(current_user)))
     if form.validate_on_submit():
         moderator = staff.authenticate(form.username.data or "", form.password.data or "")
         if moderator is not None:
             login_user(moderator)
             current_app.logger.info("sign-in: %s from %s", moderator.username, request.remote_addr)
-            return redirect(safe_next(form.next.data, url_for("moderation.queue")), code=303)
+            return redirect(safe_next(form.next.data, _home(moderator)), code=303)
         g.login_failed = True
         current_app.logger.warning(
             "failed sign-in for %r from %s", (form.username.data or "")[:80], request.remote_addr
@@ -77,6 +77,11 @@ def login() -> Any:
         form.password.errors.append("That username and password do not match an account.")
     status = 401 if g.get("login_failed") else 400 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status
+
+
+def _home(person: Moderator) -> str:
+    """Where a member of staff starts: the queue, or the desk for an editor."""
+    return url_for("moderation.queue") if person.can_moderate else url_for("desk.index")
 
 
 @bp.errorhandler(TooManyRequests)

@@ -1,9 +1,11 @@
-"""Render reader comments (a small Markdown subset) to safe HTML.
+"""Render reader comments (a small Markdown subset) and editors' article bodies (a larger
+one) to safe HTML.
 
-This is the only module in the project that imports bleach. Comments are stored exactly
-as typed; :func:`render` is called once at write time and its output is stored next to
-the source text together with :data:`SANITIZER_VERSION`, so stored HTML can be
-re-rendered whenever the output of this module changes.
+This is the only module in the project that imports bleach. Comments and bodies are
+stored exactly as typed; :func:`render` (comments) and :func:`render_article` (bodies)
+are called once at write time and their output is stored next to the source text;
+comments also record :data:`SANITIZER_VERSION`, so stored HTML can be re-rendered
+whenever the output of this module changes.
 
 Pipeline: markdown-it-py (CommonMark with raw HTML, headings, rules, images, tables and
 reference definitions switched off) -> bleach ``Cleaner`` with an explicit allowlist and
@@ -16,7 +18,9 @@ import re
 import threading
 from collections.abc import Mapping
 from functools import partial
+from html import escape
 from types import MappingProxyType
+from typing import Any
 
 from bleach.linkifier import TLDS, LinkifyFilter, build_url_re
 from bleach.sanitizer import Cleaner
@@ -32,6 +36,7 @@ __all__ = [
     "is_allowed_url",
     "make_cleaner",
     "render",
+    "render_article",
 ]
 
 #: Bump whenever the HTML produced for the same input changes (re-render CLI uses it).
@@ -137,3 +142,98 @@ def render(text: str) -> str:
     if not text.strip():
         return ""
     return get_cleaner().clean(_MARKDOWN.render(text)).strip()
+
+
+# --- editors' article bodies ---------------------------------------------------------
+
+#: What an editor's Markdown may produce: the comment subset plus subheads, images of the
+#: site's own media, figures with captions and rules.
+ARTICLE_TAGS: frozenset[str] = ALLOWED_TAGS | {
+    "h2", "h3", "h4", "img", "figure", "figcaption", "hr",
+}  # fmt: skip
+ARTICLE_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "a": frozenset({"href", "title"}),
+        "ol": frozenset({"start"}),
+        "img": frozenset({"src", "alt"}),
+        "figure": frozenset({"class"}),
+        "figcaption": frozenset({"class"}),
+    }
+)
+MEDIA_PREFIX = "/media/"  # images in an article come from the site's media library
+_ARTICLE_DISABLED_RULES: tuple[str, ...] = (
+    "table",
+    "strikethrough",
+    "html_block",
+    "html_inline",
+    "reference",
+)
+
+
+def _is_media(src: str) -> bool:
+    return src.startswith(MEDIA_PREFIX) and "//" not in src and "\\" not in src
+
+
+def _article_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": False, "linkify": False})
+    md.disable(list(_ARTICLE_DISABLED_RULES), ignoreInvalid=True)
+    md.validateLink = lambda url: is_allowed_url(url) or _is_media(url)  # type: ignore[method-assign]
+    md.core.ruler.push("article_shape", _shape_article)
+    md.add_render_rule("image", _render_figure)
+    return md
+
+
+def _shape_article(state: Any) -> None:
+    """Headings become h2-h4 (the page has the h1); an image alone in a paragraph
+    becomes a figure, its title the caption."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            level = min(max(int(token.tag[1]), 2), 4)
+            token.tag = f"h{level}"
+        if (
+            token.type == "paragraph_open"
+            and i + 2 < len(tokens)
+            and tokens[i + 1].type == "inline"
+            and [c.type for c in tokens[i + 1].children or []] == ["image"]
+            and _is_media(tokens[i + 1].children[0].attrGet("src") or "")
+        ):
+            token.hidden = tokens[i + 2].hidden = True
+            tokens[i + 1].children[0].meta["figure"] = True
+
+
+def _render_figure(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if not _is_media(src):
+        return escape(alt)
+    img = f'<img src="{escape(src)}" alt="{escape(alt)}">'
+    if not token.meta.get("figure"):
+        return img
+    title = token.attrGet("title")
+    caption = f'<figcaption class="figure__caption">{escape(title)}</figcaption>' if title else ""
+    return f'<figure class="figure">{img}{caption}</figure>\n'
+
+
+_ARTICLE_MARKDOWN = _article_markdown()
+
+
+def _make_article_cleaner() -> Cleaner:
+    return Cleaner(
+        tags=ARTICLE_TAGS,
+        attributes={tag: list(attrs) for tag, attrs in ARTICLE_ATTRIBUTES.items()},
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+    )
+
+
+def render_article(text: str) -> str:
+    """Render an editor's Markdown body to sanitised HTML ("" for blank input)."""
+    if not text.strip():
+        return ""
+    cleaner: Cleaner | None = getattr(_local, "article_cleaner", None)
+    if cleaner is None:
+        cleaner = _local.article_cleaner = _make_article_cleaner()
+    return cleaner.clean(_ARTICLE_MARKDOWN.render(text)).strip()

@@ -25,6 +25,7 @@ from ..accounts.access import admin_required
 from ..comments import rules
 from ..extensions import db
 from ..models import Comment, CommentState, Publication
+from ..publications.catalog import NEWEST_FIRST
 from ..web.params import parse_id, safe_next, without_control_characters
 from . import decisions, queue, reports, settings
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
@@ -39,13 +40,15 @@ EXPIRED = "Nothing was changed: the page had expired. Please try again."
 @bp.before_request
 @login_required
 def require_login() -> None:
-    """Every moderation screen needs a signed-in moderator."""
+    """Every moderation screen needs a signed-in moderator or admin (an editor gets 403)."""
+    if not current_user.can_moderate:
+        abort(403)
 
 
 @bp.app_context_processor
 def moderator_navigation() -> dict[str, Any]:
     """The pending count in the moderator's navigation (only for the signed in)."""
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and current_user.can_moderate:
         pending = g.get("pending_count")  # the queue may have counted it already
         return {"pending_count": queue.pending_count() if pending is None else pending}
     return {}
@@ -251,8 +254,6 @@ def publications_page() -> Any:
         else:
             flash("Not saved: " + " ".join(e for es in form.errors.values() for e in es), "error")
         return redirect(url_for("moderation.publications_page"), code=303)
-    items = db.session.scalars(
-        select(Publication).order_by(Publication.published.desc(), Publication.id.desc())
-    ).all()
+    items = db.session.scalars(select(Publication).order_by(*NEWEST_FIRST)).all()
     forms = {p.id: PublicationRulesForm.showing(p.comments_open, p.premoderation) for p in items}
     return render_template("moderation/publications.html", publications=items, forms=forms)

@@ -1,29 +1,55 @@
-"""The catalogue readers browse: publications by slug, the latest, filtered listings,
-and marking a publication's public pages as changed."""
+"""The catalogue readers browse: public publications by slug, the latest, filtered
+listings, and marking a publication's public pages as changed.
+
+Readers see a publication once it is published and its ``published_at`` has come: every
+reader query here says so (:func:`public`), so a scheduled publication appears at its
+time with nobody acting.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
-from ..models import Publication, PublicationType, Topic, publication_topics, publication_types
-from ..web import database, pagecache
+from ..models import (
+    Publication,
+    PublicationState,
+    PublicationType,
+    SlugRedirect,
+    Topic,
+    publication_topics,
+    publication_types,
+)
+from ..web import clock, database, pagecache
 from ..web.params import Page
 
 # What a publication card shows, loaded in three queries for any number of cards.
 CARD_LOADING = (
-    defer(Publication.body),  # a card never shows the article's text
+    defer(Publication.body_source),  # a card never shows the article's text
+    defer(Publication.body_html),
     selectinload(Publication.bylines),
     selectinload(Publication.types),
     selectinload(Publication.topics),
 )
+
+
+def public(now: Any = None) -> ColumnElement[bool]:
+    """The condition for a publication readers can see at ``now`` (a time or a bound
+    parameter; the clock's now when omitted)."""
+    return (Publication.state == PublicationState.PUBLISHED) & (
+        Publication.published_at <= (clock.now() if now is None else now)
+    )
+
+
+NEWEST_FIRST = (Publication.published_at.desc(), Publication.id.desc())
 
 
 @dataclass(frozen=True)
@@ -49,12 +75,17 @@ class PageState(NamedTuple):
     id: int
     cache_version: int
     comments_open: bool
-    published: date
+    published_at: datetime
     premoderation: bool | None
+
+    @property
+    def published(self) -> date:
+        """The day of publication (UTC), as the rules count a publication's age."""
+        return self.published_at.date()
 
 
 def page_state(slug: str) -> PageState | None:
-    """The cache-relevant state of the publication with this slug, if any.
+    """The cache-relevant state of the public publication with this slug, if any.
 
     Read on every article view and comment post, so it takes a plain connection rather
     than the ORM session (about half the cost), outside any write transaction.
@@ -62,7 +93,7 @@ def page_state(slug: str) -> PageState | None:
     if not is_slug(slug):
         return None
     with database.reading() as connection:
-        row = connection.execute(_PAGE_STATE, {"slug": slug}).first()
+        row = connection.execute(_PAGE_STATE, {"slug": slug, "now": clock.now()}).first()
     return PageState(*row) if row else None
 
 
@@ -70,28 +101,63 @@ _PAGE_STATE = select(
     Publication.id,
     Publication.cache_version,
     Publication.comments_open,
-    Publication.published,
+    Publication.published_at,
     Publication.premoderation,
-).where(Publication.slug == bindparam("slug"))
+).where(Publication.slug == bindparam("slug"), public(bindparam("now")))
 
 
 def by_slug(slug: str) -> Publication | None:
-    """The publication with this slug, if any."""
+    """The public publication with this slug, if any."""
     if not is_slug(slug):
         return None
-    return db.session.scalar(select(Publication).filter_by(slug=slug))
+    return db.session.scalar(select(Publication).where(Publication.slug == slug, public()))
+
+
+def stored_by_slug(slug: str) -> Publication | None:
+    """The publication with this slug in any state (for staff and imports), if any."""
+    if not is_slug(slug):
+        return None
+    return db.session.scalar(select(Publication).where(Publication.slug == slug))
+
+
+def moved_to(slug: str) -> str | None:
+    """The current slug of a public publication that had this slug before, if any."""
+    if not is_slug(slug):
+        return None
+    return db.session.scalar(
+        select(Publication.slug)
+        .join(SlugRedirect, SlugRedirect.publication_id == Publication.id)
+        .where(SlugRedirect.slug == slug, public())
+    )
 
 
 def latest(limit: int) -> list[Publication]:
-    """The newest publications."""
+    """The newest public publications."""
     return list(
         db.session.scalars(
             select(Publication)
             .options(*CARD_LOADING)
-            .order_by(Publication.published.desc(), Publication.id.desc())
+            .where(public())
+            .order_by(*NEWEST_FIRST)
             .limit(limit)
         )
     )
+
+
+_LIVE_MARK: list[tuple[float, datetime | None]] = [(0.0, None)]
+LIVE_MARK_SECONDS = 1.0
+
+
+def live_mark() -> str:
+    """When the newest public publication went public, as a cache-key part: a page
+    that lists publications (related lists) is rebuilt once a scheduled one appears.
+    Read at most once a second per process."""
+    checked, mark = _LIVE_MARK[0]
+    if time.monotonic() - checked >= LIVE_MARK_SECONDS:
+        with database.reading() as connection:
+            mark = connection.scalar(select(func.max(Publication.published_at)).where(public()))
+        _LIVE_MARK[0] = (time.monotonic(), mark)
+    return mark.isoformat() if mark else "-"
 
 
 def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | None:
@@ -111,7 +177,7 @@ def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | 
 
 
 def index_page(filters: Filters, page: int, per_page: int) -> Page:
-    """A page of publications, newest first, narrowed by type and topic."""
+    """A page of public publications, newest first, narrowed by type and topic."""
 
     def narrowed(stmt: Select) -> Select:
         if filters.type is not None:
@@ -124,11 +190,12 @@ def index_page(filters: Filters, page: int, per_page: int) -> Page:
             )
         return stmt
 
-    ids = narrowed(select(Publication.id)).subquery()
+    now = clock.now()
+    ids = narrowed(select(Publication.id).where(public(now))).subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     items = db.session.scalars(
-        narrowed(select(Publication).options(*CARD_LOADING))
-        .order_by(Publication.published.desc(), Publication.id.desc())
+        narrowed(select(Publication).options(*CARD_LOADING).where(public(now)))
+        .order_by(*NEWEST_FIRST)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()

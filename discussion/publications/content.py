@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
+from ..comments import sanitizer
 from ..extensions import db
-from ..models import Author, Byline, Pin, Publication, PublicationType, Topic
+from ..models import Author, Byline, Pin, Publication, PublicationState, PublicationType, Topic
+from ..web import clock
 from . import related, seeds
-from .catalog import by_slug
+from .catalog import stored_by_slug
+
+_INLINE = re.compile(r"([\\`*_\[\]<>!&|~])")
+_MARKER = re.compile(r"^(\s*)(?:([#>+\-=])|(\d+)([.)]))")
 
 
-def _named(model: type[PublicationType] | type[Topic], name: str) -> Any:
-    found = db.session.scalar(select(model).filter_by(name=name))
+def markdown_of(paragraph: str) -> str:
+    """A plain paragraph (a seed's, an import's) as Markdown that renders to the same text."""
+    text = _INLINE.sub(r"\\\1", " ".join(paragraph.split("\n")))
+    return _MARKER.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        text,
+    )
+
+
+def named(model: type[PublicationType] | type[Topic], name: str) -> Any:
+    """The type or topic with this name (in any case), created when new."""
+    found = db.session.scalar(select(model).where(func.lower(model.name) == name.lower()))
     if found is None:
         found = model(name=name, slug=seeds.slugify(name))
         db.session.add(found)
     return found
 
 
-def _author(name: str, bio: str | None) -> Author:
+def author(name: str, bio: str | None = None) -> Author:
+    """The author with this name, created when new; a given bio replaces theirs."""
     author = db.session.scalar(select(Author).filter_by(name=name))
     if author is None:
         author = Author(name=name)
@@ -35,7 +52,7 @@ def _author(name: str, bio: str | None) -> Author:
 
 def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
     """Create or update a publication from a seed record; returns it and whether it changed."""
-    publication = by_slug(record["slug"])
+    publication = stored_by_slug(record["slug"])
     created = publication is None
     if publication is None:
         publication = Publication(slug=record["slug"])
@@ -45,8 +62,9 @@ def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
         "title": record["title"],
         "dek": record.get("dek"),
         "summary": record.get("summary") or "",
-        "body": list(record.get("body") or []),
-        "published": date.fromisoformat(record["published"]),
+        "body_source": "\n\n".join(markdown_of(p) for p in record.get("body") or []),
+        "state": PublicationState.PUBLISHED,
+        "published_at": clock.start_of_day(date.fromisoformat(record["published"])),
         "partner": record.get("partner"),
         "source_note": record.get("source_note"),
         "image_file": image.get("file"),
@@ -59,15 +77,17 @@ def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
         if getattr(publication, key) != value:
             setattr(publication, key, value)
             changed = True
-    types = [_named(PublicationType, n) for n in record.get("types", [])]
-    topics = [_named(Topic, n) for n in record.get("topics", [])]
+    if changed:
+        publication.body_html = sanitizer.render_article(publication.body_source)
+    types = [named(PublicationType, n) for n in record.get("types", [])]
+    topics = [named(Topic, n) for n in record.get("topics", [])]
     if sorted(t.name for t in publication.types) != sorted(t.name for t in types):
         publication.types = types
         changed = True
     if sorted(t.name for t in publication.topics) != sorted(t.name for t in topics):
         publication.topics = topics
         changed = True
-    authors = [_author(a["name"], a.get("bio")) for a in record.get("authors", [])]
+    authors = [author(a["name"], a.get("bio")) for a in record.get("authors", [])]
     if [a.name for a in publication.authors] != [a.name for a in authors]:
         publication.bylines = [Byline(author=a, position=i) for i, a in enumerate(authors)]
         changed = True

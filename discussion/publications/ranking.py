@@ -150,6 +150,8 @@ class Doc:
     topics: frozenset[str]
     published: datetime.date
     pins: tuple[int, ...] = ()  # editorially chosen related ids, in order
+    listable: bool = True  # may appear in other documents' lists (drafts may not)
+    excluded: frozenset[int] = frozenset()  # ids an editor never wants listed for this one
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ class Corpus:
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
         self._columns = self._pack_columns(df)
+        self._unlisted = [i for i, d in enumerate(self._docs) if not d.listable]
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
 
@@ -328,7 +331,8 @@ class Corpus:
         for label in sorted(doc.types):
             for j in self._type_posts[label]:
                 approx[j] = approx.get(j, 0.0) + W_TYPE
-        for j in (*exclude, i):
+        excluded = (self._pos[e] for e in doc.excluded if e in self._pos)
+        for j in (*exclude, i, *self._unlisted, *excluded):
             approx.pop(j, None)
         if len(approx) < room:
             floor = -math.inf

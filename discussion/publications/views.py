@@ -10,9 +10,11 @@ from flask import (
     abort,
     current_app,
     make_response,
+    redirect,
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_login import current_user
 
@@ -70,14 +72,28 @@ def article(slug: str) -> Response | str:
     if _is_plain_visit():
         state = catalog.page_state(slug)
         if state is None:
-            abort(404)
+            return _moved_or_404(slug)
         return _cached_article(state)
-    publication = get_publication(slug)
+    publication = catalog.by_slug(slug)
+    if publication is None:
+        return _moved_or_404(slug)
     form = CommentForm(publication_id=publication.id)
     reply_to = parse_id(request.args.get("reply_to"))
     if reply_to is not None and posting.replyable(reply_to, publication.id):
         form.parent_id.data = str(reply_to)
     return render_article(publication, form)
+
+
+def _moved_or_404(slug: str) -> Response:
+    """A publication's old address (its slug changed after it was public): 301 to the
+    new one, keeping the query string; else 404."""
+    current = catalog.moved_to(slug)
+    if current is None:
+        abort(404)
+    target = url_for("publications.article", slug=current)
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    return redirect(target, code=301)
 
 
 def _is_plain_visit() -> bool:
@@ -97,7 +113,10 @@ def _cached_article(state: catalog.PageState) -> Response:
     for ``SHARED_PAGE_SECONDS``; 304 when the reader's copy is current."""
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
-    key = f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}/{formtoken.window()}"
+    key = (
+        f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}/"
+        f"{formtoken.window()}/{catalog.live_mark()}"
+    )
     html = cache.get(key)
     if html is None:
         publication = db.get_or_404(Publication, state.id)
@@ -118,9 +137,14 @@ def get_publication(slug: str) -> Publication:
 
 
 def render_article(
-    publication: Publication, form: CommentForm, *, form_notice: str | None = None
+    publication: Publication,
+    form: CommentForm,
+    *,
+    form_notice: str | None = None,
+    preview_banner: str | None = None,
 ) -> str:
-    """The article page, with the comment form as given (fresh, or holding the reader's text)."""
+    """The article page, with the comment form as given (fresh, or holding the reader's
+    text); the desk's previews add a banner above it."""
     config = current_app.config
     comments = thread.page(
         publication,
@@ -140,4 +164,5 @@ def render_article(
         form_notice=form_notice,
         reply_parent=parent,
         related=related.entries(publication),
+        preview_banner=preview_banner,
     )

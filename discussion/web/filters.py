@@ -6,10 +6,24 @@ from datetime import UTC, date, datetime
 
 from flask import Flask
 
+from . import clock
+
 
 def long_date(value: date) -> str:
     """USIP's date style: "Tuesday, January 30, 2024"."""
     return f"{value:%A, %B} {value.day}, {value.year}"
+
+
+def site_date(value: datetime) -> str:
+    """A stored time as the day it is in the site's time zone, in USIP's style."""
+    return long_date(clock.in_site_zone(value).date())
+
+
+def site_time(value: datetime) -> str:
+    """A stored time in the site's time zone: "January 30, 2024, 3:04 PM EST"."""
+    local = clock.in_site_zone(value)
+    hour = local.hour % 12 or 12
+    return f"{local:%B} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} {local:%Z}"
 
 
 def comment_time(value: datetime) -> str:
@@ -34,6 +48,8 @@ def names(people: list) -> str:
 def init_app(app: Flask) -> None:
     """Register filters."""
     app.add_template_filter(long_date)
+    app.add_template_filter(site_date)
+    app.add_template_filter(site_time)
     app.add_template_filter(comment_time)
     app.add_template_filter(names)
     app.add_template_filter(iso_utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -45,6 +45,14 @@ def _strict_transport(response: Response) -> Response:
     """Served over HTTPS (Secure cookies): browsers should never come back over http."""
     response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def _desk_body_limits() -> None:
+    """The desk's forms carry long texts and images: they may send more than readers."""
+    if request.path.startswith("/desk/"):
+        config = current_app.config
+        request.max_content_length = config["DESK_MAX_CONTENT_LENGTH"]
+        request.max_form_memory_size = config["DESK_MAX_FORM_MEMORY_SIZE"]
 
 
 def _reject_malformed_forms() -> None:
@@ -120,6 +128,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    app.before_request(_desk_body_limits)
     app.before_request(_reject_malformed_forms)
     app.before_request(refuse_cross_origin)
     app.after_request(_set_headers)
