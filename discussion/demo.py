@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from .comments import sanitizer
 from .comments.posting import body_hash
@@ -235,6 +235,15 @@ def generate(
     for batch in _batches(comment_rows()):
         db.session.execute(insert(Comment), batch)
         progress(len(batch))
+    if db.engine.dialect.name == "postgresql":
+        # The publications were given their ids: move the id sequence past them, or the
+        # next publication an editor creates would take an id that is already used.
+        db.session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('publications', 'id'), "
+                "(SELECT max(id) FROM publications))"
+            )
+        )
 
 
 def analyze() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     String,
@@ -244,6 +245,28 @@ class Revision(db.Model):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     editor: Mapped[Moderator | None] = relationship(lazy="joined")
+
+
+class PublicationTerm(db.Model):
+    """One index term of a publication (publications/terms.py): how often it occurs, and
+    its TF-IDF weight when indexed (to find candidates; lists are scored afresh)."""
+
+    __tablename__ = "publication_terms"
+    __table_args__ = (Index("ix_publication_terms_term_weight", "term", "weight"),)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int]
+    weight: Mapped[float] = mapped_column(Float)
+
+
+class TermFrequency(db.Model):
+    """How many publications contain a term."""
+
+    __tablename__ = "term_frequencies"
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    documents: Mapped[int]
 
 
 class Pin(db.Model):

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from discussion import demo
 from discussion.accounts import staff
 from discussion.desk import editing
 from discussion.extensions import db
@@ -467,3 +468,9 @@ def test_pins_and_exclusions_steer_the_list_and_survive_saves(
 def editing_related(publication: Publication) -> list:
     db.session.expire_all()
     return related.entries(publication, public_only=False)
+
+
+def test_editors_can_create_after_synthetic_data_was_loaded(app: Flask, desk: FlaskClient) -> None:
+    demo.generate(3, 0, seed=1)  # gives publications their ids (PostgreSQL: the sequence)
+    db.session.commit()
+    assert created(desk, "draft").id == 4

@@ -178,6 +178,7 @@ class Saved:
     publication: Publication
     changed: tuple[str, ...]
     status: Status
+    lists: int  # related lists rewritten
 
 
 def _require_editor(actor: Moderator) -> None:
@@ -276,8 +277,8 @@ def save(
         )
     )
     catalog.touch([publication.id])
-    related.refresh_for(publication.id)
-    return Saved(publication, changed, status(publication, now))
+    lists = related.refresh_for(publication)
+    return Saved(publication, changed, status(publication, now), lists)
 
 
 def _bump_revision(publication: Publication) -> None:

@@ -29,7 +29,7 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 # Weights. Topics are editors' deliberate tags: one shared topic is the unit (1.0). The text
@@ -54,6 +54,7 @@ DENSE_BUDGET = 32 * 2**20
 FIXED_BITS = 24
 _FIXED = 1 << FIXED_BITS
 MAX_TERMS = 8
+MAX_TERM_LENGTH = 64  # longer "words" (run-together URLs, codes) are not index terms
 MIN_TOKEN_LEN = 3
 
 # Compact English stopword list (plus newsroom filler such as "said"). Words shorter than
@@ -152,6 +153,7 @@ class Doc:
     pins: tuple[int, ...] = ()  # editorially chosen related ids, in order
     listable: bool = True  # may appear in other documents' lists (drafts may not)
     excluded: frozenset[int] = frozenset()  # ids an editor never wants listed for this one
+    counts: Mapping[str, int] | None = None  # term_counts(title, text), when already known
 
 
 @dataclass(frozen=True)
@@ -166,37 +168,61 @@ class Match:
     terms: tuple[str, ...]  # top shared terms by contribution to the cosine, ties alphabetical
 
 
-class Corpus:
-    """TF-IDF model and inverted indexes over a fixed set of documents, built once."""
+def term_counts(title: str, text: str) -> Counter[str]:
+    """A document's index terms and how often each occurs (title terms count double)."""
+    tf = Counter(tokenize(title))
+    tf += tf
+    tf.update(tokenize(text))
+    return Counter({t: c for t, c in tf.items() if len(t) <= MAX_TERM_LENGTH})
 
-    def __init__(self, docs: Iterable[Doc]) -> None:
+
+def idf(df: int, n: int) -> float:
+    """Smoothed inverse document frequency of a term in ``df`` of ``n`` documents."""
+    return math.log((1 + n) / (1 + df)) + 1.0
+
+
+class Corpus:
+    """TF-IDF model and inverted indexes over a fixed set of documents, built once.
+
+    By default the documents are the whole collection. A part of it (the candidates for
+    one list) gives the same scores as the whole when ``df`` and ``size`` give the
+    collection's document frequencies and size.
+    """
+
+    def __init__(
+        self,
+        docs: Iterable[Doc],
+        *,
+        df: Mapping[str, int] | None = None,
+        size: int | None = None,
+    ) -> None:
         self._docs: list[Doc] = sorted(docs, key=lambda d: d.id)
         self._pos: dict[int, int] = {d.id: i for i, d in enumerate(self._docs)}
         if len(self._pos) != len(self._docs):
             raise ValueError("duplicate document ids")
         counts: list[Counter[str]] = []
-        df: Counter[str] = Counter()
+        local_df: Counter[str] = Counter()
         for doc in self._docs:
-            tf = Counter(tokenize(doc.title))
-            tf += tf  # title tokens count double
-            tf.update(tokenize(doc.text))
+            tf = Counter(doc.counts) if doc.counts is not None else term_counts(doc.title, doc.text)
             counts.append(tf)
-            df.update(tf.keys())
-        n = len(self._docs)
-        idf = {term: math.log((1 + n) / (1 + d)) + 1.0 for term, d in df.items()}
+            local_df.update(tf.keys())
+        self._counts = counts
+        n = len(self._docs) if size is None else size
+        known = local_df if df is None else df
+        idfs = {term: idf(max(known.get(term, 0), d), n) for term, d in local_df.items()}
         # Vectors are dicts built in sorted term order, so every sum over them is reproducible.
         self._vectors: list[dict[str, float]] = []
         self._post_ids: dict[str, list[int]] = {}
         self._post_weights: dict[str, list[float]] = {}
         for i, tf in enumerate(counts):
-            raw = {t: (1.0 + math.log(tf[t])) * idf[t] for t in sorted(tf)}
+            raw = {t: (1.0 + math.log(tf[t])) * idfs[t] for t in sorted(tf)}
             norm = math.sqrt(sum(w * w for w in raw.values()))
             vector = {t: w / norm for t, w in raw.items()} if norm else {}
             self._vectors.append(vector)
             for term, weight in vector.items():
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
-        self._columns = self._pack_columns(df)
+        self._columns = self._pack_columns(local_df)
         self._unlisted = [i for i, d in enumerate(self._docs) if not d.listable]
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
@@ -348,6 +374,23 @@ class Corpus:
                     other = self._docs[j]
                     scored.append((-score, -other.published.toordinal(), other.id, j))
         return [(-neg, j) for neg, _, _, j in heapq.nsmallest(room, scored)]
+
+    def ids(self) -> list[int]:
+        """The documents' ids, in order."""
+        return [d.id for d in self._docs]
+
+    def counts(self, doc_id: int) -> Counter[str]:
+        """A document's index terms and their counts."""
+        return self._counts[self._index(doc_id)]
+
+    def pair(self, doc_id: int, other_id: int) -> Match:
+        """How ``other_id`` scores as related to ``doc_id`` (unpinned), and why."""
+        i, j = self._index(doc_id), self._index(other_id)
+        return self._match(i, j, self._score(i, j, self._cosine(i, j)), False)
+
+    def vector(self, doc_id: int) -> dict[str, float]:
+        """A document's normalised TF-IDF weights, by term."""
+        return dict(self._vectors[self._index(doc_id)])
 
     def rank_all(self, limit: int = 4) -> dict[int, list[Match]]:
         """The related list of every document, keyed by id (in id order)."""

@@ -13,9 +13,14 @@ from ..models import (
     Pin,
     Publication,
     PublicationState,
+    PublicationType,
     RelatedPublication,
+    Topic,
+    publication_topics,
+    publication_types,
+    utcnow,
 )
-from . import ranking
+from . import ranking, terms
 from .catalog import public, touch
 
 
@@ -80,16 +85,15 @@ def steer(publication: Publication, related_id: int, change: str, editor: Modera
     if change == "exclude":
         db.session.add(Exclusion(publication_id=publication.id, excluded_id=related_id))
     db.session.flush()
-    model = corpus()
-    store(publication.id, model.rank(publication.id, limit=current_app.config["RELATED_LIMIT"]))
+    limit = current_app.config["RELATED_LIMIT"]
+    store(publication.id, _rank(publication.id, limit, terms.size())[0])
 
 
 def _doc(publication: Publication, pins: tuple[int, ...], excluded: frozenset[int]) -> ranking.Doc:
-    text = "\n".join([publication.dek or "", publication.summary, publication.body_source])
     return ranking.Doc(
         id=publication.id,
         title=publication.title,
-        text=text,
+        text=terms.text_of(publication),
         types=frozenset(t.name for t in publication.types),
         topics=frozenset(t.name for t in publication.topics),
         published=publication.published,
@@ -99,16 +103,26 @@ def _doc(publication: Publication, pins: tuple[int, ...], excluded: frozenset[in
     )
 
 
-def corpus() -> ranking.Corpus:
-    """The ranking model over every publication, with editors' pins and exclusions."""
+def _pins_and_exclusions(
+    ids: list[int] | None = None,
+) -> tuple[dict[int, list[int]], dict[int, set[int]]]:
+    pin_query = select(Pin).order_by(Pin.publication_id, Pin.position)
+    exclusion_query = select(Exclusion.publication_id, Exclusion.excluded_id)
+    if ids is not None:
+        pin_query = pin_query.where(Pin.publication_id.in_(ids))
+        exclusion_query = exclusion_query.where(Exclusion.publication_id.in_(ids))
     pins: dict[int, list[int]] = {}
-    for pin in db.session.scalars(select(Pin).order_by(Pin.publication_id, Pin.position)):
+    for pin in db.session.scalars(pin_query):
         pins.setdefault(pin.publication_id, []).append(pin.related_id)
     excluded: dict[int, set[int]] = {}
-    for publication_id, excluded_id in db.session.execute(
-        select(Exclusion.publication_id, Exclusion.excluded_id)
-    ):
+    for publication_id, excluded_id in db.session.execute(exclusion_query):
         excluded.setdefault(publication_id, set()).add(excluded_id)
+    return pins, excluded
+
+
+def corpus() -> ranking.Corpus:
+    """The ranking model over every publication, with editors' pins and exclusions."""
+    pins, excluded = _pins_and_exclusions()
     publications = db.session.scalars(
         select(Publication).options(
             selectinload(Publication.types), selectinload(Publication.topics)
@@ -119,38 +133,201 @@ def corpus() -> ranking.Corpus:
     )
 
 
-NEIGHBOURS = 50  # a changed publication's closest publications whose lists are recomputed
-
-
-def refresh_for(publication_id: int, limit: int | None = None) -> int:
-    """Recompute the stored lists a change of this publication can touch: its own, the
-    lists that show it now, and those of its closest publications (similarity is
-    symmetric, so those are the lists it can enter). A change also shifts term weights
-    slightly everywhere; that drift is left to :func:`refresh_all` (``refresh-related``).
-    Returns how many lists were rewritten."""
-    limit = limit or current_app.config["RELATED_LIMIT"]
-    model = corpus()
-    targets = {publication_id}
-    targets.update(
-        db.session.scalars(
-            select(RelatedPublication.publication_id).where(
-                RelatedPublication.related_id == publication_id
-            )
-        )
-    )
-    targets.update(m.related_id for m in model.rank(publication_id, limit=NEIGHBOURS))
-    for target in sorted(targets):
-        store(target, model.rank(target, limit=limit))
-    return len(targets)
-
-
 def refresh_all(limit: int | None = None) -> int:
-    """Recompute every stored related list (``RELATED_LIMIT`` entries each); returns how many."""
+    """Recompute every stored related list (``RELATED_LIMIT`` entries each) from the whole
+    collection, and rebuild the term index; returns how many lists."""
     model = corpus()
+    terms.rebuild(model)
     lists = model.rank_all(limit=limit or current_app.config["RELATED_LIMIT"])
     for publication_id in sorted(lists):
         store(publication_id, lists[publication_id])
     return len(lists)
+
+
+def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:
+    """Publications as the ranking sees them, from the term index (no text read)."""
+    id_list = sorted(ids)
+    rows = db.session.execute(
+        select(
+            Publication.id, Publication.title, Publication.published_at, Publication.state
+        ).where(Publication.id.in_(id_list))
+    ).all()
+    labels: dict[int, dict[str, set[str]]] = {i: {"topics": set(), "types": set()} for i in ids}
+    for kind, table, model in (
+        ("topics", publication_topics, Topic),
+        ("types", publication_types, PublicationType),
+    ):
+        key = table.c.topic_id if kind == "topics" else table.c.type_id
+        for publication_id, name in db.session.execute(
+            select(table.c.publication_id, model.name)
+            .join(model, model.id == key)
+            .where(table.c.publication_id.in_(id_list))
+        ):
+            labels[publication_id][kind].add(name)
+    pins, excluded = _pins_and_exclusions(id_list)
+    counts = terms.counts_of(ids)
+    return {
+        publication_id: ranking.Doc(
+            id=publication_id,
+            title=title,
+            text="",
+            types=frozenset(labels[publication_id]["types"]),
+            topics=frozenset(labels[publication_id]["topics"]),
+            published=(published_at or utcnow()).date(),
+            pins=tuple(pins.get(publication_id, ())),
+            excluded=frozenset(excluded.get(publication_id, ())),
+            listable=state is PublicationState.PUBLISHED,
+            counts=counts[publication_id],
+        )
+        for publication_id, title, published_at, state in rows
+    }
+
+
+def _rank(publication_id: int, limit: int, size: int) -> tuple[list[ranking.Match], ranking.Corpus]:
+    """One publication's list, from its candidates in the term index, scored exactly as
+    the whole collection would score them."""
+    own = _indexed_docs({publication_id})[publication_id]
+    df = terms.frequencies(own.counts or {})
+    weights = terms.weigh(own.counts or {}, df, size)
+    topic_ids = db.session.scalars(
+        select(publication_topics.c.topic_id).where(
+            publication_topics.c.publication_id == publication_id
+        )
+    ).all()
+    type_ids = db.session.scalars(
+        select(publication_types.c.type_id).where(
+            publication_types.c.publication_id == publication_id
+        )
+    ).all()
+    found = terms.candidates(publication_id, weights, topic_ids, type_ids)
+    docs = _indexed_docs({publication_id, *found, *own.pins})
+    vocabulary = set().union(*(d.counts or {} for d in docs.values()))
+    model = ranking.Corpus(docs.values(), df=terms.frequencies(vocabulary), size=size)
+    return model.rank(publication_id, limit), model
+
+
+# Stored scores drift as term weights shift with every change; a place decided by less
+# than this (a hundredth of the text's weight) is decided by a recompute instead.
+DRIFT_MARGIN = 0.05
+
+
+def refresh_for(publication: Publication, limit: int | None = None) -> int:
+    """After a publication's content or state changed: index its terms, recompute its own
+    list, and bring every list it is in or now enters up to date.
+
+    Reads only candidates from the term index, not the whole collection, and scores them
+    as the whole collection would. Only this publication changed, so another list is
+    updated in place with its new score: it enters, moves or stays; a list it leaves, or
+    where its score fell (something else may now rank above it), is recomputed. Other
+    lists drift slightly as term weights shift everywhere; that is left to
+    :func:`refresh_all` (``refresh-related``). Returns how many lists were rewritten.
+    """
+    limit = limit or current_app.config["RELATED_LIMIT"]
+    terms.index(publication)
+    db.session.flush()
+    size = terms.size()
+    ranked, model = _rank(publication.id, limit, size)
+    store(publication.id, ranked)
+    listable = publication.state is PublicationState.PUBLISHED
+    lists = _stored_lists(
+        set(
+            db.session.scalars(
+                select(RelatedPublication.publication_id).where(
+                    RelatedPublication.related_id == publication.id
+                )
+            )
+        )
+        | (set(model.ids()) if listable else set())
+    )
+    lists.pop(publication.id, None)
+    rewritten = 1
+    for owner, entries in sorted(lists.items()):
+        shown = next((e for e in entries if e.related_id == publication.id), None)
+        if shown is not None and shown.pinned:
+            continue  # an editor's pin stays where it is
+        if not listable:
+            if shown is not None:
+                store(owner, _rank(owner, limit, size)[0])
+                rewritten += 1
+            continue
+        match = _pair(owner, publication.id, model, size)
+        last = min((e.score for e in entries if not e.pinned), default=None)
+        full = len(entries) >= limit
+        if shown is None and full and last is not None and match.score <= last - DRIFT_MARGIN:
+            continue  # it stays out of this list
+        close = last is not None and abs(match.score - last) < DRIFT_MARGIN
+        if (shown is not None and match.score < shown.score) or close:
+            # Something else may now rank above it, or the call is too close for the
+            # stored scores (which drift) to make: recompute this list.
+            store(owner, _rank(owner, limit, size)[0])
+            rewritten += 1
+        elif _merge(owner, entries, match, limit):
+            rewritten += 1
+    return rewritten
+
+
+def _stored_lists(owners: set[int]) -> dict[int, list[RelatedPublication]]:
+    found: dict[int, list[RelatedPublication]] = {owner: [] for owner in owners}
+    if owners:
+        for entry in db.session.scalars(
+            select(RelatedPublication)
+            .options(joinedload(RelatedPublication.related).load_only(Publication.published_at))
+            .where(RelatedPublication.publication_id.in_(sorted(owners)))
+            .order_by(RelatedPublication.publication_id, RelatedPublication.position)
+        ):
+            found[entry.publication_id].append(entry)
+    return found
+
+
+def _pair(owner: int, publication_id: int, model: ranking.Corpus, size: int) -> ranking.Match:
+    """How the changed publication scores in another's list (scores are symmetric, so its
+    own model knows its candidates; anything else is scored on its own)."""
+    if owner in model.ids():
+        return model.pair(owner, publication_id)
+    docs = _indexed_docs({owner, publication_id})
+    vocabulary = set().union(*(d.counts or {} for d in docs.values()))
+    small = ranking.Corpus(docs.values(), df=terms.frequencies(vocabulary), size=size)
+    return small.pair(owner, publication_id)
+
+
+def _merge(owner: int, entries: list[RelatedPublication], match: ranking.Match, limit: int) -> bool:
+    """Put the changed publication where its score puts it in another's list, in the
+    ranking's order (pins first, then score, newer, lower id); False when the list stays
+    as it is."""
+    excluded = db.session.scalar(
+        select(Exclusion.excluded_id).where(
+            Exclusion.publication_id == owner, Exclusion.excluded_id == match.related_id
+        )
+    )
+    pins = [_as_match(e) for e in entries if e.pinned]
+    others = [_as_match(e) for e in entries if not e.pinned and e.related_id != match.related_id]
+    published = {e.related_id: e.related.published_at for e in entries}
+    published[match.related_id] = db.session.scalar(
+        select(Publication.published_at).where(Publication.id == match.related_id)
+    )
+    if match.score > 0 and excluded is None:
+        others.append(match)
+    others.sort(key=lambda m: (-m.score, -_ordinal(published.get(m.related_id)), m.related_id))
+    merged = (pins + others)[:limit]
+    if [(m.related_id, m.score) for m in merged] == [(e.related_id, e.score) for e in entries]:
+        return False
+    store(owner, merged)
+    return True
+
+
+def _ordinal(value: object) -> int:
+    return value.date().toordinal() if value is not None else 0  # type: ignore[attr-defined]
+
+
+def _as_match(entry: RelatedPublication) -> ranking.Match:
+    return ranking.Match(
+        related_id=entry.related_id,
+        score=entry.score,
+        pinned=entry.pinned,
+        shared_topics=tuple(entry.shared_topics),
+        shared_types=tuple(entry.shared_types),
+        terms=tuple(entry.terms),
+    )
 
 
 def store(publication_id: int, matches: list[ranking.Match]) -> None:

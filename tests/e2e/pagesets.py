@@ -57,6 +57,28 @@ def _bad_login(page: Page, _discussion: Discussion) -> Response:
     return posted.value
 
 
+def _bad_publication(page: Page, _discussion: Discussion) -> Response:
+    """The desk's form after a submit without a title: a 400 page holding the text."""
+    page.goto("/desk/publications/new")
+    page.get_by_label("Body (Markdown)").fill("Kept as typed.")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    response = posted.value
+    assert response.status == 400
+    return response
+
+
+def _revision(page: Page, _discussion: Discussion) -> Response:
+    """A revision compared with the current text, after saving a publication unchanged."""
+    page.goto("/desk/publications/1/edit")
+    page.get_by_role("button", name="Update").click()
+    expect(page.locator(".notice--success")).to_be_visible()
+    with page.expect_response(lambda r: "/revisions/" in r.url) as opened:
+        page.locator(".desk-revisions a").first.click()
+    return opened.value
+
+
 def _report_form(page: Page, _discussion: Discussion) -> Response:
     page.goto(support.USIP)
     with page.expect_response(lambda r: "/report" in r.url) as opened:
@@ -89,6 +111,12 @@ VISITS = [
     Visit("rules", True, _goto("/moderation/rules")),
     Visit("switches", True, _goto("/moderation/publications")),
     Visit("accounts", True, _goto("/moderation/accounts")),
+    Visit("desk", True, _goto("/desk/")),
+    Visit("desk-new", True, _goto("/desk/publications/new")),
+    Visit("desk-edit", True, _goto("/desk/publications/1/edit")),
+    Visit("desk-errors", True, _bad_publication),
+    Visit("desk-revision", True, _revision),
+    Visit("media-library", True, _goto("/desk/media")),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 

@@ -95,6 +95,7 @@ class LiveServer:
             "FLASK_SECRET_KEY": self.secret_key,
             "FLASK_SECURE_COOKIES": "false",
             "FLASK_RATELIMIT_ENABLED": "false",
+            "FLASK_MEDIA_ROOT": str(self.workdir / "media"),
         }
 
     def flask(self, *args: str) -> None:

@@ -1,6 +1,8 @@
 """the editorial desk: publication states and times, Markdown bodies, revisions, old slugs
 
-Existing publications become published at midnight UTC of their date. Their bodies (a
+Existing publications become published at midnight UTC of their date. The term index
+(publication_terms, term_frequencies) starts empty: run `flask --app discussion
+refresh-related` once after upgrading, which fills it and recomputes every list. Their bodies (a
 list of plain paragraphs) become Markdown source, each paragraph escaped so that it
 reads back as the same text, and the HTML the article showed (each paragraph escaped
 in a <p>). The role "editor" joins "moderator" and "admin".
@@ -141,6 +143,28 @@ def upgrade():
             batch_op.f("ix_slug_redirects_publication_id"), ["publication_id"], unique=False
         )
     op.create_table(
+        "publication_terms",
+        sa.Column("publication_id", sa.Integer(), nullable=False),
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("weight", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["publication_id"],
+            ["publications.id"],
+            name=op.f("fk_publication_terms_publication_id_publications"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("publication_id", "term", name=op.f("pk_publication_terms")),
+    )
+    with op.batch_alter_table("publication_terms", schema=None) as batch_op:
+        batch_op.create_index("ix_publication_terms_term_weight", ["term", "weight"], unique=False)
+    op.create_table(
+        "term_frequencies",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_term_frequencies")),
+    )
+    op.create_table(
         "related_exclusions",
         sa.Column("publication_id", sa.Integer(), nullable=False),
         sa.Column("excluded_id", sa.Integer(), nullable=False),
@@ -188,6 +212,10 @@ def downgrade():
     bind = op.get_bind()
     op.drop_table("revisions")
     op.drop_table("related_exclusions")
+    op.drop_table("term_frequencies")
+    with op.batch_alter_table("publication_terms", schema=None) as batch_op:
+        batch_op.drop_index("ix_publication_terms_term_weight")
+    op.drop_table("publication_terms")
     with op.batch_alter_table("slug_redirects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slug_redirects_publication_id"))
     op.drop_table("slug_redirects")
