@@ -95,6 +95,15 @@ class Topic(db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
 
 
+class LabelRedirect(db.Model):
+    """A type's or topic's slug before a rename or merge: filter URLs with it answer 301."""
+
+    __tablename__ = "label_redirects"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "type" or "topic"
+    slug: Mapped[str] = mapped_column(String(120), primary_key=True)
+    target_slug: Mapped[str] = mapped_column(String(120))
+
+
 class Author(db.Model):
     """A writer; the bio is the line printed under the article."""
 

@@ -21,6 +21,7 @@ from discussion.models import (
     Revision,
     Role,
     SlugRedirect,
+    Topic,
 )
 from discussion.publications import related
 from tests.helpers import PASSWORD, csrf_token, login, make_publication
@@ -474,3 +475,94 @@ def test_editors_can_create_after_synthetic_data_was_loaded(app: Flask, desk: Fl
     demo.generate(3, 0, seed=1)  # gives publications their ids (PostgreSQL: the sequence)
     db.session.commit()
     assert created(desk, "draft").id == 4
+
+
+# --- types, topics and authors ----------------------------------------------------------
+
+
+@pytest.fixture
+def chief(client: FlaskClient, admin: Moderator, clock) -> FlaskClient:
+    login(client, "chief")
+    return client
+
+
+def test_admins_rename_a_topic_and_the_old_filter_address_answers_301(
+    app: Flask, chief: FlaskClient
+) -> None:
+    publication = make_publication(topics=["Global Policy"])
+    topic = publication.topics[0]
+    token = csrf_token(chief, "/desk/labels")
+    response = chief.post(
+        f"/desk/labels/topic/{topic.id}/rename", data={"csrf_token": token, "name": "World Affairs"}
+    )
+    assert response.status_code == 303
+    reader = app.test_client()
+    old = reader.get("/publications/?topic=global-policy&page=1")
+    assert old.status_code == 301
+    assert old.headers["Location"] == "/publications/?page=1&topic=world-affairs"
+    page = reader.get("/publications/?topic=world-affairs").get_data(as_text=True)
+    assert publication.title in page and "World Affairs" in page
+
+
+def test_admins_merge_types_and_every_old_address_follows(app: Flask, chief: FlaskClient) -> None:
+    first = make_publication(types=["Analysis"])
+    second = make_publication(types=["Commentary"])
+    both = make_publication(types=["Analysis", "Commentary"])
+    analysis, commentary = first.types[0], second.types[0]
+    token = csrf_token(chief, "/desk/labels")
+    chief.post(
+        f"/desk/labels/type/{commentary.id}/merge",
+        data={"csrf_token": token, "into": str(analysis.id)},
+    )
+    for publication in (first, second, both):
+        db.session.refresh(publication)
+        assert [t.name for t in publication.types] == ["Analysis"]
+    reader = app.test_client()
+    assert reader.get("/publications/?type=commentary").headers["Location"] == (
+        "/publications/?type=analysis"
+    )
+    chief.post(
+        f"/desk/labels/type/{analysis.id}/rename", data={"csrf_token": token, "name": "Analyses"}
+    )
+    assert reader.get("/publications/?type=commentary").headers["Location"] == (
+        "/publications/?type=analyses"
+    )
+
+
+def test_a_rename_onto_an_existing_name_is_refused(app: Flask, chief: FlaskClient) -> None:
+    make_publication(topics=["Iran", "Global Policy"])
+    iran = db.session.scalar(db.select(Topic).filter_by(name="Iran"))
+    token = csrf_token(chief, "/desk/labels")
+    chief.post(
+        f"/desk/labels/topic/{iran.id}/rename", data={"csrf_token": token, "name": "global policy"}
+    )
+    assert "merge into it instead" in chief.get("/desk/labels").get_data(as_text=True)
+    db.session.refresh(iran)
+    assert iran.name == "Iran"
+
+
+def test_editors_cannot_rename_or_merge(app: Flask, desk: FlaskClient) -> None:
+    publication = make_publication(topics=["Iran"])
+    assert desk.get("/desk/labels").status_code == 403
+    token = csrf_token(desk, "/desk/")
+    response = desk.post(
+        f"/desk/labels/topic/{publication.topics[0].id}/rename",
+        data={"csrf_token": token, "name": "Persia"},
+    )
+    assert response.status_code == 403
+
+
+def test_editors_write_an_authors_bio_shown_under_the_article(
+    app: Flask, desk: FlaskClient
+) -> None:
+    publication = make_publication(authors=[{"name": "Viola Gienger", "bio": None}])
+    author = publication.authors[0]
+    url = f"/desk/authors/{author.id}"
+    assert "no bio yet" in desk.get("/desk/authors").get_data(as_text=True)
+    token = csrf_token(desk, url)
+    bio = "Viola Gienger is a senior writer at USIP."
+    assert desk.post(url, data={"csrf_token": token, "bio": bio}).status_code == 303
+    page = app.test_client().get(f"/publications/{publication.slug}").get_data(as_text=True)
+    assert bio in page
+    too_long = desk.post(url, data={"csrf_token": token, "bio": "x" * 2001})
+    assert too_long.status_code == 400 and "x" * 2001 in too_long.get_data(as_text=True)

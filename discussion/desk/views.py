@@ -23,17 +23,18 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..accounts import staff
+from ..accounts.access import admin_required
 from ..accounts.forms import LoginForm
 from ..comments.forms import CommentForm
 from ..extensions import db, limiter
 from ..media import library
-from ..models import Publication
+from ..models import Author, Publication
 from ..moderation.forms import ActionForm
 from ..publications import related
 from ..publications.views import render_article
 from ..web import clock
 from ..web.params import page_arg, parse_id, without_control_characters
-from . import editing, listing, previews
+from . import editing, labels, listing, previews
 from .forms import PublicationForm
 
 bp = Blueprint("desk", __name__)
@@ -385,4 +386,77 @@ def steer_related(publication_id: int, related_id: int, change: str) -> Response
         )
     return redirect(
         url_for("desk.edit", publication_id=publication_id, _anchor="related"), code=303
+    )
+
+
+# --- types, topics, authors --------------------------------------------------------
+
+
+@bp.get("/desk/labels")
+@admin_required
+def labels_page() -> str:
+    return render_template(
+        "desk/labels.html",
+        kinds=[(kind, labels.with_counts(kind)) for kind in labels.KINDS],
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/desk/labels/<any(type, topic):kind>/<id:label_id>/<any(rename, merge):change>")
+@admin_required
+def change_label(kind: str, label_id: int, change: str) -> Response:
+    if not ActionForm().validate_on_submit():
+        flash("Nothing was changed: the page had expired. Please try again.", "error")
+        return redirect(url_for("desk.labels_page"), code=303)
+    try:
+        if change == "rename":
+            label = labels.rename(kind, label_id, request.form.get("name", ""), current_user)
+            message = f"Renamed: now “{label.name}”; the old filter address leads here."
+        else:
+            into = parse_id(request.form.get("into", ""))
+            if into is None:
+                raise editing.DeskError("Choose the one to merge into.")
+            label = labels.merge(kind, label_id, into, current_user)
+            message = (
+                f"Merged into “{label.name}”. Related lists take it up at the next refresh-related."
+            )
+    except editing.DeskError as refused:
+        db.session.rollback()
+        flash(f"Not changed: {refused}", "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("desk.labels_page"), code=303)
+
+
+@bp.get("/desk/authors")
+def authors_page() -> str:
+    return render_template("desk/authors.html", authors=labels.authors())
+
+
+@bp.route("/desk/authors/<id:author_id>", methods=["GET", "POST"])
+def author_page(author_id: int) -> Any:
+    author = db.get_or_404(Author, author_id)
+    status = 200
+    if request.method == "POST":
+        bio = request.form.get("bio", "")
+        if not ActionForm().validate_on_submit():
+            flash(EXPIRED, "error")
+            status = 400
+        else:
+            try:
+                labels.set_bio(author, bio, current_user)
+            except editing.DeskError as refused:
+                db.session.rollback()
+                flash(f"Not saved: {refused}", "error")
+                status = 400
+            else:
+                db.session.commit()
+                flash(f"Saved: {author.name}'s bio.", "success")
+                return redirect(url_for("desk.author_page", author_id=author.id), code=303)
+        return render_template(
+            "desk/author.html", author=author, bio=bio, action_form=ActionForm()
+        ), status
+    return render_template(
+        "desk/author.html", author=author, bio=author.bio or "", action_form=ActionForm()
     )

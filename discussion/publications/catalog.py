@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
 from ..models import (
+    LabelRedirect,
     Publication,
     PublicationState,
     PublicationType,
@@ -174,6 +175,26 @@ def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | 
         if topic is None:
             return None
     return Filters(kind, topic)
+
+
+def moved_filters(type_slug: str | None, topic_slug: str | None) -> dict[str, str] | None:
+    """The filter arguments that replace renamed or merged ones, if any named one moved."""
+    moved, args = False, {}
+    for kind, slug in (("type", type_slug), ("topic", topic_slug)):
+        if not slug:
+            continue
+        target = (
+            db.session.scalar(
+                select(LabelRedirect.target_slug).where(
+                    LabelRedirect.kind == kind, LabelRedirect.slug == slug
+                )
+            )
+            if is_slug(slug)
+            else None
+        )
+        moved = moved or target is not None
+        args[kind] = target or slug
+    return args if moved else None
 
 
 def index_page(filters: Filters, page: int, per_page: int) -> Page:

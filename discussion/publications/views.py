@@ -40,9 +40,14 @@ def front() -> Response:
 
 @bp.get("/publications/")
 def index() -> Response:
-    filters = catalog.resolve_filters(request.args.get("type"), request.args.get("topic"))
+    type_slug, topic_slug = request.args.get("type"), request.args.get("topic")
+    filters = catalog.resolve_filters(type_slug, topic_slug)
     if filters is None:
-        abort(404)
+        moved = catalog.moved_filters(type_slug, topic_slug)
+        if moved is None:
+            abort(404)
+        kept = {k: v for k, v in request.args.items() if k not in ("type", "topic")}
+        return redirect(url_for("publications.index", **kept, **moved), code=301)
     pages = catalog.index_page(filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"])
     if pages.page > pages.pages:
         abort(404)

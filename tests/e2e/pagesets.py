@@ -117,6 +117,9 @@ VISITS = [
     Visit("desk-errors", True, _bad_publication),
     Visit("desk-revision", True, _revision),
     Visit("media-library", True, _goto("/desk/media")),
+    Visit("desk-labels", True, _goto("/desk/labels")),
+    Visit("desk-authors", True, _goto("/desk/authors")),
+    Visit("desk-author", True, _goto("/desk/authors/1")),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 

@@ -165,6 +165,13 @@ def upgrade():
         sa.PrimaryKeyConstraint("term", name=op.f("pk_term_frequencies")),
     )
     op.create_table(
+        "label_redirects",
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("slug", sa.String(length=120), nullable=False),
+        sa.Column("target_slug", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "slug", name=op.f("pk_label_redirects")),
+    )
+    op.create_table(
         "related_exclusions",
         sa.Column("publication_id", sa.Integer(), nullable=False),
         sa.Column("excluded_id", sa.Integer(), nullable=False),
@@ -212,6 +219,7 @@ def downgrade():
     bind = op.get_bind()
     op.drop_table("revisions")
     op.drop_table("related_exclusions")
+    op.drop_table("label_redirects")
     op.drop_table("term_frequencies")
     with op.batch_alter_table("publication_terms", schema=None) as batch_op:
         batch_op.drop_index("ix_publication_terms_term_weight")
