@@ -566,3 +566,19 @@ def test_editors_write_an_authors_bio_shown_under_the_article(
     assert bio in page
     too_long = desk.post(url, data={"csrf_token": token, "bio": "x" * 2001})
     assert too_long.status_code == 400 and "x" * 2001 in too_long.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/desk/publications/{id}/revisions/99999999999999999999",
+        "/desk/publications/{id}/revisions/0",
+        "/desk/publications/99999999999999999999/edit",
+        "/desk/?status=nonsense",
+        "/desk/?type=x",
+        "/desk/authors/99999999999999999999",
+    ],
+)
+def test_odd_desk_addresses_answer_404_never_500(app: Flask, desk: FlaskClient, path: str) -> None:
+    publication = created(desk, "draft")
+    assert desk.get(path.format(id=publication.id)).status_code == 404

@@ -9,28 +9,27 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
+from ..models import Moderator
 
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Only admins; a moderator gets 403, the anonymous the sign-in page."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+View = Callable[..., Any]
 
 
-def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Only editors and admins; others get 403, the anonymous the sign-in page."""
+def requires(allowed: Callable[[Moderator], bool]) -> Callable[[View], View]:
+    """A view only for signed-in staff ``allowed`` lets in: the anonymous get the sign-in
+    page, everyone else 403."""
 
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.can_edit:
-            abort(403)
-        return view(*args, **kwargs)
+    def decorate(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not allowed(current_user):
+                abort(403)
+            return view(*args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorate
+
+
+admin_required = requires(lambda person: person.is_admin)
+editor_required = requires(lambda person: person.can_edit)

@@ -328,7 +328,7 @@ def shared_preview(token: str) -> Any:
 # --- revisions ---------------------------------------------------------------------
 
 
-@bp.get("/desk/publications/<id:publication_id>/revisions/<int:number>")
+@bp.get("/desk/publications/<id:publication_id>/revisions/<id:number>")
 def revision(publication_id: int, number: int) -> str:
     publication = db.get_or_404(Publication, publication_id)
     old = editing.revision(publication, number)
@@ -343,7 +343,7 @@ def revision(publication_id: int, number: int) -> str:
     )
 
 
-@bp.post("/desk/publications/<id:publication_id>/revisions/<int:number>/restore")
+@bp.post("/desk/publications/<id:publication_id>/revisions/<id:number>/restore")
 def restore(publication_id: int, number: int) -> Response:
     publication = db.get_or_404(Publication, publication_id)
     if not ActionForm().validate_on_submit():
