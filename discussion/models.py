@@ -110,6 +110,7 @@ class Author(db.Model):
     __tablename__ = "authors"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)  # /authors/<slug>
     bio: Mapped[str | None] = mapped_column(Text)
 
 

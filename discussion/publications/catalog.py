@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
@@ -20,6 +20,10 @@ from sqlalchemy.orm import defer, selectinload
 
 from ..extensions import db
 from ..models import (
+    Author,
+    Byline,
+    Comment,
+    CommentState,
     LabelRedirect,
     Publication,
     PublicationState,
@@ -59,6 +63,7 @@ class Filters:
 
     type: PublicationType | None = None
     topic: Topic | None = None
+    author: Author | None = None
 
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -177,6 +182,46 @@ def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | 
     return Filters(kind, topic)
 
 
+def by_label_slug(
+    model: type[PublicationType] | type[Topic] | type[Author], slug: str
+) -> PublicationType | Topic | Author | None:
+    """The type, topic or author with this slug, if any."""
+    if not is_slug(slug):
+        return None
+    return db.session.scalar(select(model).where(model.slug == slug))
+
+
+MOST_DISCUSSED_DAYS = 7
+
+
+def most_discussed(
+    now: datetime, limit: int, topic: Topic | None = None
+) -> list[tuple[Publication, int]]:
+    """Public publications with the most comments approved in the last
+    ``MOST_DISCUSSED_DAYS`` days (on one topic, when given), most first."""
+    since = now - timedelta(days=MOST_DISCUSSED_DAYS)
+    counted = (
+        select(Comment.publication_id, func.count().label("n"))
+        .where(
+            Comment.state == CommentState.APPROVED,
+            ~Comment.hidden,
+            Comment.created_at >= since,
+        )
+        .group_by(Comment.publication_id)
+        .subquery()
+    )
+    stmt = (
+        select(Publication, counted.c.n)
+        .join(counted, counted.c.publication_id == Publication.id)
+        .where(public(now))
+        .order_by(counted.c.n.desc(), *NEWEST_FIRST)
+        .limit(limit)
+    )
+    if topic is not None:
+        stmt = stmt.join(publication_topics).where(publication_topics.c.topic_id == topic.id)
+    return [(publication, n) for publication, n in db.session.execute(stmt)]
+
+
 def moved_filters(type_slug: str | None, topic_slug: str | None) -> dict[str, str] | None:
     """The filter arguments that replace renamed or merged ones, if any named one moved."""
     moved, args = False, {}
@@ -208,6 +253,10 @@ def index_page(filters: Filters, page: int, per_page: int) -> Page:
         if filters.topic is not None:
             stmt = stmt.join(publication_topics).where(
                 publication_topics.c.topic_id == filters.topic.id
+            )
+        if filters.author is not None:
+            stmt = stmt.join(Byline, Byline.publication_id == Publication.id).where(
+                Byline.author_id == filters.author.id
             )
         return stmt
 

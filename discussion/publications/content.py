@@ -34,17 +34,33 @@ def named(model: type[PublicationType] | type[Topic], name: str) -> Any:
     """The type or topic with this name (in any case), created when new."""
     found = db.session.scalar(select(model).where(func.lower(model.name) == name.lower()))
     if found is None:
-        found = model(name=name, slug=seeds.slugify(name))
+        found = model(name=name, slug=free_slug(model, name))
         db.session.add(found)
     return found
+
+
+def free_slug(model: type[Author] | type[PublicationType] | type[Topic], name: str) -> str:
+    """A slug made from a name that no other row of this kind has (``-2``, ``-3``… added)."""
+    base = seeds.slugify(name)[:100] or model.__tablename__.rstrip("s")
+    taken = set(
+        db.session.scalars(
+            select(model.slug).where((model.slug == base) | model.slug.startswith(f"{base}-"))
+        )
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 def author(name: str, bio: str | None = None) -> Author:
     """The author with this name, created when new; a given bio replaces theirs."""
     author = db.session.scalar(select(Author).filter_by(name=name))
     if author is None:
-        author = Author(name=name)
+        author = Author(name=name, slug=free_slug(Author, name))
         db.session.add(author)
+        db.session.flush()  # the next new author sees this slug taken
     if author.bio != bio and bio is not None:
         author.bio = bio
     return author

@@ -22,9 +22,9 @@ from ..comments import posting, thread
 from ..comments.forms import CommentForm
 from ..comments.visitor import own_comment_ids
 from ..extensions import cache, db
-from ..models import Publication, utcnow
+from ..models import Author, Publication, PublicationType, Topic, utcnow
 from ..moderation import settings
-from ..web import formtoken, pagecache
+from ..web import clock, formtoken, pagecache
 from ..web.params import page_arg, parse_id
 from . import catalog, related
 
@@ -35,7 +35,53 @@ bp = Blueprint("publications", __name__)
 def front() -> Response:
     latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
     counts = thread.approved_counts(p.id for p in latest)
-    return _listing(render_template("publications/front.html", publications=latest, counts=counts))
+    discussed = catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN)
+    return _listing(
+        render_template(
+            "publications/front.html", publications=latest, counts=counts, discussed=discussed
+        )
+    )
+
+
+MOST_DISCUSSED_SHOWN = 5
+LABELS = {"topics": Topic, "types": PublicationType, "authors": Author}
+
+
+@bp.get("/<any(topics, types, authors):kind>/<slug>")
+def label(kind: str, slug: str) -> Response:
+    """A topic's, type's or author's page: the latest of their publications, as USIP's
+    topic pages list them (an author's with the bio; a topic's with its most discussed)."""
+    found = catalog.by_label_slug(LABELS[kind], slug)
+    if found is None:
+        moved = catalog.moved_filters(*((slug, None) if kind == "types" else (None, slug)))
+        if kind == "authors" or moved is None:
+            abort(404)
+        return redirect(
+            url_for("publications.label", kind=kind, slug=next(iter(moved.values()))), code=301
+        )
+    filters = catalog.Filters(
+        type=found if kind == "types" else None,
+        topic=found if kind == "topics" else None,
+        author=found if kind == "authors" else None,
+    )
+    pages = catalog.index_page(filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"])
+    if pages.page > pages.pages:
+        abort(404)
+    discussed = (
+        catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN, topic=found)
+        if kind == "topics"
+        else []
+    )
+    return _listing(
+        render_template(
+            "publications/label.html",
+            kind=kind,
+            label=found,
+            pages=pages,
+            counts=thread.approved_counts(p.id for p in pages.items),
+            discussed=discussed,
+        )
+    )
 
 
 @bp.get("/publications/")

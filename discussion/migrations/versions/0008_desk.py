@@ -17,6 +17,7 @@ Create Date: 2026-11-27 15:00:00
 """
 
 import re
+import unicodedata
 from datetime import UTC, datetime, time
 from html import escape
 
@@ -43,6 +44,16 @@ def markdown_of(paragraph: str) -> str:
         lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
         text,
     )
+
+
+_SLUG_DROP = re.compile(r"['\u2018\u2019\u201c\u201d\"]|(?<=\w)\.(?=\w)")
+
+
+def slug_of(name: str) -> str:
+    """A frozen copy of discussion.publications.seeds.slugify."""
+    text = unicodedata.normalize("NFKD", _SLUG_DROP.sub("", name))
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def html_of(paragraphs: list[str]) -> str:
@@ -125,6 +136,24 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_publications_published_at"), ["published_at"], unique=False
         )
+
+    with op.batch_alter_table("authors", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("slug", sa.String(length=200), nullable=True))
+    authors = sa.table(
+        "authors", sa.column("id", sa.Integer()), sa.column("name"), sa.column("slug")
+    )
+    taken: set[str] = set()
+    for author_id, name in bind.execute(sa.select(authors.c.id, authors.c.name)).all():
+        slug = base = slug_of(name) or "author"
+        n = 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        bind.execute(authors.update().where(authors.c.id == author_id).values(slug=slug))
+    with op.batch_alter_table("authors", schema=None) as batch_op:
+        batch_op.alter_column("slug", existing_type=sa.String(length=200), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f("uq_authors_slug"), ["slug"])
 
     op.create_table(
         "slug_redirects",
@@ -218,6 +247,9 @@ def upgrade():
 def downgrade():
     bind = op.get_bind()
     op.drop_table("revisions")
+    with op.batch_alter_table("authors", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_authors_slug"), type_="unique")
+        batch_op.drop_column("slug")
     op.drop_table("related_exclusions")
     op.drop_table("label_redirects")
     op.drop_table("term_frequencies")
