@@ -35,6 +35,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import views as accounts
     from .comments import views as comments
     from .extensions import cache, csrf, db, limiter, migrate
+    from .mail import delivery
+    from .mail import views as mail
     from .moderation import views as moderation
     from .publications import views as publications
     from .web import database, errors, filters, pagecache, params, security
@@ -51,9 +53,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    delivery.init_app(app)
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
-    for feature in (publications, comments, accounts, moderation):
+    for feature in (publications, comments, accounts, moderation, mail):
         app.register_blueprint(feature.bp)
     if not app.testing:
         # What exists now lives as long as the process (modules, the app, its
