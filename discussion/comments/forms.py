@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..models import Comment
@@ -54,6 +54,9 @@ class CommentForm(FlaskForm):
     )
     parent_id = HiddenField()
     website = StringField("Leave this field empty")
+    # Mail (discussion/mail): shown once an email is typed; value "y".
+    notify_outcome = BooleanField("Email me when my comment is published")
+    notify_replies = BooleanField("Email me when someone replies")
 
     def __init__(self, *args: Any, publication_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +68,11 @@ class CommentForm(FlaskForm):
         limit = current_app.config["COMMENT_MAX_LENGTH"]
         if field.data and len(field.data) > limit:
             raise ValidationError(f"Please keep your comment to {limit} characters.")
+
+    def validate_email(self, field: EmailField) -> None:
+        """A box ticked for mail needs an address to send it to."""
+        if not field.data and (self.notify_outcome.data or self.notify_replies.data):
+            raise ValidationError("Please enter your email address to be told by email.")
 
     def validate_parent_id(self, field: HiddenField) -> None:
         """A reply must answer an approved comment of the same publication."""

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf, db, limiter
+from ..mail import notices
 from ..models import Comment, CommentState, utcnow
 from ..moderation import decisions, reports, settings
 from ..moderation.actions import REJECT_REASONS
@@ -83,6 +84,15 @@ def post(slug: str) -> Response | tuple[str, int]:
             user_agent=request.user_agent.string or None,
         ),
         settings=rule_settings,
+        address_key=current_app.config["SECRET_KEY"],
+    )
+    notices.comment_posted(  # in the same transaction: no comment, no mail
+        comment.id,
+        comment.state,
+        root_id=form.root_id,
+        email=form.email.data or None,
+        notify_outcome=form.notify_outcome.data,
+        notify_replies=form.notify_replies.data,
     )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()
