@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -70,10 +70,16 @@ def render(mail: OutboxMail) -> Draft:
         context["stop_url"] = unsubscribe
     return Draft(
         subject=subject,
-        text=render_template(f"mail/{kind.value}.txt", **context),
-        html=render_template(f"mail/{kind.value}.html", **context),
+        text=_template(f"mail/{kind.value}.txt", context),
+        html=_template(f"mail/{kind.value}.html", context),
         unsubscribe=unsubscribe,
     )
+
+
+def _template(name: str, context: dict[str, Any]) -> str:
+    """A mail template with only its own context: no request, no page globals (the
+    environment still autoescapes ``.html``, as on the site)."""
+    return current_app.jinja_env.get_template(name).render(**context)
 
 
 def message(mail: OutboxMail, draft: Draft) -> EmailMultiAlternatives:

@@ -1,0 +1,275 @@
+"""Mail delivery through a real SMTP server: what arrives and its headers, the server
+down then up, refusals for good, two workers at once, a rolled-back event, .eml files."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from discussion.accounts import staff
+from discussion.comments import posting
+from discussion.extensions import db, mailman
+from discussion.mail import delivery, links, notices, outbox, worker
+from discussion.mail.outbox import Kind
+from discussion.models import Comment, CommentState, MailAddress, MailStatus, OutboxMail, utcnow
+from tests.helpers import PASSWORD, csrf_token, login, make_publication, post_comment
+from tests.mailsink import SITE_URL, SmtpSink, html_of, link, smtp, text_of
+
+__all__ = ["smtp"]  # the fixture, imported for pytest
+
+ALERTS = "desk@example.org"
+
+
+def deliver(at=None) -> int:
+    """One ``worker --once`` round at time ``at`` (now by default)."""
+    return worker.run_once(lambda: at or utcnow())
+
+
+def on_call(app: Flask, username: str = "oncall", email: str = ALERTS):
+    moderator = staff.create_moderator(username, PASSWORD, email=email)
+    db.session.commit()
+    return moderator
+
+
+def mails(status: MailStatus | None = None) -> list[OutboxMail]:
+    stmt = select(OutboxMail).order_by(OutboxMail.id)
+    if status is not None:
+        stmt = stmt.where(OutboxMail.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def test_a_held_comment_reaches_the_moderator_with_trustworthy_headers(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    on_call(app)
+    publication = make_publication(title="Talks & <Tweets>")
+    post_comment(
+        client,
+        publication.slug,
+        name='<b onclick="x()">Eve</b>',
+        body="Read <script>alert(1)</script> this",
+    )
+    assert smtp.messages == []  # nothing is sent by the POST itself
+    assert deliver() == 1
+    [message] = smtp.to(ALERTS)
+    assert message["To"] == ALERTS
+    assert message["From"] == "Discussion <noreply@news.example.org>"
+    assert message["Message-ID"].endswith("@news.example.org>")
+    assert message["Date"]
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Subject"] == "A comment waits for moderation: Talks & <Tweets>"
+    html = html_of(message)
+    assert '<b onclick="x()">' not in html and "&lt;b onclick=" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    comment_id = mails()[0].payload["comment_id"]
+    queue = link(message, "/moderation/")
+    assert queue == f"{SITE_URL}/moderation/?status=all&after={comment_id + 1}#comment-{comment_id}"
+    assert "Pre-moderation" in text_of(message)  # why it is held
+
+
+def test_links_come_from_site_url_never_from_the_host_header(app: Flask, smtp: SmtpSink) -> None:
+    on_call(app)
+    publication = make_publication()
+    client = app.test_client()
+    token = csrf_token(client, f"/publications/{publication.slug}")
+    fields = {"name": "Ada", "email": "", "body": "Hi", "website": "", "parent_id": ""}
+    response = client.post(
+        f"/publications/{publication.slug}/comments",
+        data={**fields, "csrf_token": token},
+        base_url="http://attacker.example",
+    )
+    assert response.status_code == 303
+    deliver()
+    [message] = smtp.messages
+    assert "attacker.example" not in message.as_string()
+    assert SITE_URL in text_of(message)
+
+
+def test_opening_the_queue_link_changes_nothing(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    on_call(app)
+    publication = make_publication()
+    post_comment(client, publication.slug, body="Waiting")
+    deliver()
+    queue = link(smtp.messages[0], "/moderation/").removeprefix(SITE_URL)
+    login(client, "oncall")
+    page = client.get(queue)
+    assert page.status_code == 200 and "Waiting" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 1
+    assert db.session.scalar(select(Comment.state)) is CommentState.PENDING
+
+
+def test_a_rolled_back_event_sends_nothing(app: Flask, smtp: SmtpSink) -> None:
+    on_call(app)
+    publication = make_publication()
+    posted = posting.post_comment(publication, name="Ada", body="Never stored")
+    notices.comment_posted(posted.id, posted.state, root_id=None, email=None)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 1
+    db.session.rollback()
+    assert deliver() == 0
+    assert smtp.messages == [] and mails() == []
+
+
+def test_the_server_down_then_up_retries_and_delivers_once(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    on_call(app)
+    publication = make_publication()
+    smtp.stop()
+    started = time.perf_counter()
+    assert post_comment(client, publication.slug, body="While down").status_code == 303
+    assert time.perf_counter() - started < 2  # the POST does not wait for the server
+    now = utcnow()
+    deliver(now)
+    [mail] = mails()
+    assert mail.status is MailStatus.QUEUED and mail.attempts == 1
+    assert "Could not reach the mail server" in (mail.last_error or "")
+    assert outbox.aware(mail.due_at) == now + timedelta(seconds=60)
+    deliver(now + timedelta(seconds=30))  # not due yet: not tried
+    assert mails()[0].attempts == 1
+    deliver(now + timedelta(seconds=61))  # down still: the wait doubles
+    assert mails()[0].attempts == 2
+    assert outbox.aware(mails()[0].due_at) == now + timedelta(seconds=61 + 120)
+    smtp.start()
+    deliver(now + timedelta(hours=1))
+    deliver(now + timedelta(hours=2))
+    assert len(smtp.messages) == 1
+    [mail] = mails()
+    assert mail.status is MailStatus.SENT and mail.attempts == 3
+
+
+def test_a_mail_server_down_for_an_hour_loses_nothing(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    on_call(app)
+    publication = make_publication()
+    smtp.stop()
+    for n in range(3):
+        post_comment(client, publication.slug, body=f"Comment {n}")
+    start = utcnow()
+    for minute in range(0, 61, 5):  # a worker polling through the hour
+        deliver(start + timedelta(minutes=minute))
+    assert {m.status for m in mails()} == {MailStatus.QUEUED}
+    smtp.start()
+    deliver(start + timedelta(minutes=125))
+    assert len(smtp.messages) == 3
+    assert {m.status for m in mails()} == {MailStatus.SENT}
+
+
+def test_a_refusal_for_good_is_kept_with_the_answer_and_shown_to_admins(
+    app: Flask, client: FlaskClient, smtp: SmtpSink, admin
+) -> None:
+    on_call(app, email="gone@example.org")
+    smtp.handler.refuse["gone@example.org"] = "550 5.1.1 <gone@example.org>: no such user"
+    publication = make_publication()
+    post_comment(client, publication.slug)
+    deliver()
+    [mail] = mails()
+    assert mail.status is MailStatus.FAILED
+    assert mail.last_error == "550 5.1.1 <gone@example.org>: no such user"
+    deliver(utcnow() + timedelta(days=1))  # never tried again
+    assert mails()[0].attempts == 1 and smtp.messages == []
+    login(client, "chief")
+    page = client.get("/moderation/mail").get_data(as_text=True)
+    assert "gone@example.org" in page and "550 5.1.1" in page
+    # The admin fixes it; the mail goes out.
+    del smtp.handler.refuse["gone@example.org"]
+    token = csrf_token(client, "/moderation/mail")
+    client.post(f"/moderation/mail/{mail.id}/retry", data={"csrf_token": token})
+    deliver()
+    assert len(smtp.to("gone@example.org")) == 1
+
+
+def test_the_failed_mail_page_is_for_admins(app: Flask, client: FlaskClient, moderator) -> None:
+    login(client, "mod")
+    assert client.get("/moderation/mail").status_code == 403
+
+
+def test_temporary_refusals_are_retried_for_two_days_then_kept_as_failed(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    on_call(app, email="full@example.org")
+    smtp.handler.refuse["full@example.org"] = "452 4.2.2 Mailbox full"
+    publication = make_publication()
+    post_comment(client, publication.slug)
+    start = utcnow()
+    at = start
+    while at < start + timedelta(hours=49):
+        deliver(at)
+        at += timedelta(minutes=30)
+    [mail] = [m for m in mails() if m.kind == Kind.HELD]  # stale-queue alerts came too
+    assert mail.status is MailStatus.FAILED
+    assert mail.last_error.startswith("Gave up after")
+    assert "452 4.2.2 Mailbox full" in mail.last_error
+    assert 48 <= mail.attempts <= 60  # backoff capped at an hour: about one an hour
+
+
+def test_two_workers_at_once_send_each_mail_once(app: Flask, smtp: SmtpSink) -> None:
+    """Confirmation mails for addresses that exist, sent by two workers in threads."""
+    now = utcnow()
+    for n in range(60):
+        address = MailAddress(address_hash=f"{n:064d}", created_at=now)
+        db.session.add(address)
+        db.session.flush()
+        outbox.enqueue(Kind.CONFIRM, f"reader{n}@example.org", {"address_id": address.id}, now=now)
+    db.session.commit()
+    app.config["MAIL_BATCH_SIZE"] = 7
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                worker.run_once()
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 60 and len(set(ids)) == 60
+    assert {m.status for m in mails()} == {MailStatus.SENT}
+
+
+def test_without_a_mail_server_mails_are_eml_files(
+    app: Flask, client: FlaskClient, runner, tmp_path: Path
+) -> None:
+    app.config.update(MAIL_FILE_PATH=str(tmp_path / "mail"))
+    mailman.init_app(app)
+    assert app.config["MAIL_BACKEND"] == delivery.EML_BACKEND
+    on_call(app)
+    post_comment(client, make_publication().slug)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Mails handled: 1." in result.output
+    [path] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == ALERTS and message["Auto-Submitted"] == "auto-generated"
+    assert mails()[0].status is MailStatus.SENT
+
+
+def test_outside_testing_mail_refuses_to_guess_the_site_address(app: Flask) -> None:
+    app.testing = False
+    try:
+        with pytest.raises(links.NoSiteAddress):
+            links.site_url()
+        app.config["SITE_URL"] = "https://news.example.org/"
+        assert links.absolute("publications.front") == "https://news.example.org/"
+    finally:
+        app.testing = True
