@@ -69,10 +69,13 @@ class CommentForm(FlaskForm):
         if field.data and len(field.data) > limit:
             raise ValidationError(f"Please keep your comment to {limit} characters.")
 
-    def validate_email(self, field: EmailField) -> None:
-        """A box ticked for mail needs an address to send it to."""
-        if not field.data and (self.notify_outcome.data or self.notify_replies.data):
-            raise ValidationError("Please enter your email address to be told by email.")
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's rules, then: a box ticked for mail needs an address."""
+        valid = super().validate(extra_validators)
+        if not self.email.data and (self.notify_outcome.data or self.notify_replies.data):
+            self.email.errors.append("Please enter your email address to be told by email.")
+            return False
+        return valid
 
     def validate_parent_id(self, field: HiddenField) -> None:
         """A reply must answer an approved comment of the same publication."""

@@ -65,12 +65,17 @@ def deliver_due(now: datetime | None = None) -> Report:
         return report
     ready: list[tuple[int, EmailMultiAlternatives]] = []
     cap = config["MAIL_RECIPIENT_DAILY_CAP"]
+    counted: dict[str, int] = {}  # mails to each address in the last day, this batch's too
     for mail in claimed:
         try:
-            if Kind(mail.kind).is_notice and outbox.sent_today(mail.recipient, now) >= cap:
-                mail.due_at, mail.locked_until = now + timedelta(hours=1), None
-                report.postponed.append(mail.id)
-                continue
+            if Kind(mail.kind).is_notice:
+                if mail.recipient not in counted:
+                    counted[mail.recipient] = outbox.sent_today(mail.recipient, now)
+                if counted[mail.recipient] >= cap:
+                    mail.due_at, mail.locked_until = now + timedelta(hours=1), None
+                    report.postponed.append(mail.id)
+                    continue
+                counted[mail.recipient] += 1
             ready.append((mail.id, message(mail, render(mail))))
         except Drop as reason:
             mail.status, mail.last_error, mail.locked_until = MailStatus.DROPPED, str(reason), None
