@@ -273,3 +273,17 @@ def test_outside_testing_mail_refuses_to_guess_the_site_address(app: Flask) -> N
         assert links.absolute("publications.front") == "https://news.example.org/"
     finally:
         app.testing = True
+
+
+def test_the_posters_status_link_comes_from_site_url(app: Flask) -> None:
+    app.config["SITE_URL"] = SITE_URL
+    publication = make_publication()
+    client = app.test_client()
+    page = f"/publications/{publication.slug}"
+    token = csrf_token(client, page)
+    fields = {"name": "Ada", "email": "", "body": "Hi", "website": "", "parent_id": ""}
+    hostile = "http://attacker.example"
+    client.post(f"{page}/comments", data={**fields, "csrf_token": token}, base_url=hostile)
+    shown = client.get(page, base_url=hostile).get_data(as_text=True)
+    assert f'href="{SITE_URL}/comments/status/' in shown
+    assert "attacker.example/comments/status" not in shown

@@ -52,7 +52,7 @@ def test_create_moderator_takes_an_email(app: Flask, runner) -> None:
 def test_each_preference_gets_what_it_chose(
     app: Flask, client: FlaskClient, smtp: SmtpSink
 ) -> None:
-    person("each", "each@example.org")
+    each = person("each", "each@example.org")
     person("digest", "digest@example.org", MailPreference.DIGEST, hours=6)
     person("quiet", "quiet@example.org", MailPreference.NONE)
     person("nomail", None)
@@ -65,6 +65,8 @@ def test_each_preference_gets_what_it_chose(
     start = utcnow()
     deliver(start)
     assert len(smtp.to("each@example.org")) == 2
+    own_settings = f"https://news.example.org/moderation/accounts/{each.id}/mail"
+    assert own_settings in text_of(smtp.to("each@example.org")[0])
     [digest] = smtp.to("digest@example.org")  # the first digest: pending comments now
     assert digest["Subject"] == "2 comments wait for moderation"
     text = text_of(digest)

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf, db, limiter
-from ..mail import notices
+from ..mail import links, notices
 from ..models import Comment, CommentState, utcnow
 from ..moderation import decisions, reports, settings
 from ..moderation.actions import REJECT_REASONS
@@ -187,8 +187,12 @@ def _serializer() -> URLSafeSerializer:
 
 @bp.app_template_global()
 def comment_status_url(comment_id: int) -> str:
-    """A private, signed link to a comment's moderation status."""
-    return url_for("comments.status", token=_serializer().dumps(comment_id), _external=True)
+    """A private, signed link to a comment's moderation status: from SITE_URL when it is
+    configured (as in mails), never from a Host header a proxy did not vouch for."""
+    token = _serializer().dumps(comment_id)
+    if current_app.config.get("SITE_URL"):
+        return links.absolute("comments.status", token=token)
+    return url_for("comments.status", token=token, _external=True)
 
 
 def _from_token(token: str) -> Comment:

@@ -258,17 +258,21 @@ def _listed(comments: list[Comment]) -> list[dict[str, Any]]:
     ]
 
 
+def _settings_url(moderator: Moderator) -> str:
+    return links.absolute("accounts.mail_settings", moderator_id=moderator.id)
+
+
 def _held(payload: dict[str, Any], context: dict[str, Any]) -> tuple[str, None]:
-    _staff(payload, MailPreference.EACH)
+    moderator = _staff(payload, MailPreference.EACH)
     comments = _pending([payload.get("comment_id", 0)])
     if not comments:
         raise Drop("The comment was decided (or withdrawn) before the alert went out.")
-    context.update(items=_listed(comments), settings_url=links.absolute("accounts.accounts_page"))
+    context.update(items=_listed(comments), settings_url=_settings_url(moderator))
     return f"A comment waits for moderation: {comments[0].publication.title}", None
 
 
 def _digest(payload: dict[str, Any], context: dict[str, Any]) -> tuple[str, None]:
-    _staff(payload, MailPreference.DIGEST)
+    moderator = _staff(payload, MailPreference.DIGEST)
     comments = _pending(payload.get("comment_ids", []))
     if not comments:
         raise Drop("Every listed comment was decided before the digest went out.")
@@ -278,17 +282,23 @@ def _digest(payload: dict[str, Any], context: dict[str, Any]) -> tuple[str, None
         more=total - len(comments),
         total=total,
         queue_url=links.absolute("moderation.queue"),
+        settings_url=_settings_url(moderator),
     )
     return f"{total} comment{'s' if total != 1 else ''} wait for moderation", None
 
 
 def _stale(payload: dict[str, Any], context: dict[str, Any]) -> tuple[str, None]:
-    _staff(payload, MailPreference.EACH, MailPreference.DIGEST)
+    moderator = _staff(payload, MailPreference.EACH, MailPreference.DIGEST)
     comments = _pending([payload.get("comment_id", 0)])
     if not comments:
         raise Drop("The oldest pending comment was decided before the alert went out.")
     hours = int(payload.get("hours", 0))
-    context.update(items=_listed(comments), hours=hours, total=payload.get("total", 1))
+    context.update(
+        items=_listed(comments),
+        hours=hours,
+        total=payload.get("total", 1),
+        settings_url=_settings_url(moderator),
+    )
     return f"The moderation queue has waited more than {hours} hours", None
 
 
