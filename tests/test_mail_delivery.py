@@ -20,7 +20,15 @@ from discussion.comments import posting
 from discussion.extensions import db, mailman
 from discussion.mail import delivery, links, notices, outbox, worker
 from discussion.mail.outbox import Kind
-from discussion.models import Comment, CommentState, MailAddress, MailStatus, OutboxMail, utcnow
+from discussion.models import (
+    Comment,
+    CommentState,
+    MailAddress,
+    MailPreference,
+    MailStatus,
+    OutboxMail,
+    utcnow,
+)
 from tests.helpers import PASSWORD, csrf_token, login, make_publication, post_comment
 from tests.mailsink import SITE_URL, SmtpSink, html_of, link, smtp, text_of
 
@@ -287,3 +295,41 @@ def test_the_posters_status_link_comes_from_site_url(app: Flask) -> None:
     shown = client.get(page, base_url=hostile).get_data(as_text=True)
     assert f'href="{SITE_URL}/comments/status/' in shown
     assert "attacker.example/comments/status" not in shown
+
+
+def test_while_the_server_is_down_a_round_tries_one_batch_only(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    """A backlog is not churned through (and the database kept busy) for nothing."""
+    on_call(app)
+    app.config["MAIL_BATCH_SIZE"] = 2
+    publication = make_publication()
+    for n in range(5):
+        post_comment(client, publication.slug, body=f"Backlog {n}")
+    smtp.stop()
+    deliver()
+    assert sorted(m.attempts for m in mails()) == [0, 0, 0, 1, 1]
+    smtp.start()
+    deliver()
+    assert len(smtp.messages) == 3  # up again: everything due goes, batch after batch
+
+
+def test_a_mail_that_cannot_be_rendered_is_failed_and_the_rest_go(
+    app: Flask, smtp: SmtpSink
+) -> None:
+    now = utcnow()
+    address = MailAddress(address_hash="1" * 64, created_at=now)
+    digest = staff.create_moderator("digest", PASSWORD, email="digest@example.org")
+    digest.mail_preference = MailPreference.DIGEST
+    db.session.add(address)
+    db.session.flush()
+    outbox.enqueue(
+        Kind.DIGEST, "digest@example.org", {"moderator_id": digest.id, "comment_ids": 7}, now=now
+    )
+    outbox.enqueue(Kind.CONFIRM, "a@example.org", {"address_id": address.id}, now=now)
+    db.session.commit()
+    deliver()
+    broken, fine = mails()
+    assert fine.status is MailStatus.SENT and len(smtp.messages) == 1
+    assert broken.status is MailStatus.FAILED
+    assert broken.last_error.startswith("Could not be rendered: ")

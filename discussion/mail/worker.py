@@ -21,13 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def run_once(now: Callable[[], datetime] = utcnow) -> int:
-    """Run the jobs that are due, then deliver until nothing is due; mails handled."""
+    """Run the jobs that are due, then deliver until nothing is due, or until the mail
+    server cannot be reached (the rest waits for the next round: a backlog is not churned
+    through while the server is down); mails handled."""
     jobs.run_due(now())
     handled = 0
     while True:
         report = delivery.deliver_due(now())
         handled += report.claimed
-        if report.claimed < current_app.config["MAIL_BATCH_SIZE"]:
+        if report.unreachable or report.claimed < current_app.config["MAIL_BATCH_SIZE"]:
             return handled
 
 
