@@ -7,9 +7,10 @@ POSTs slow down with 10,000 notices queued (target: within 10 % of none).
 1. Delivery: ``--mails`` confirmation mails in the outbox, one ``worker --once`` in this
    process, an aiosmtpd sink (``aiosmtpd.handlers.Sink``) in another; mails per second.
 2. POST rate: gunicorn (2 workers), ``--clients`` threads posting ``--posts`` comments
-   (each one a held comment: a moderator alert is queued with it), in rounds that
-   alternate: the outbox empty; 10,000 notices queued; 10,000 queued and a worker
-   running against a mail server that is down. The median of ``--rounds`` each.
+   (each one a held comment: a moderator alert is queued with it) with the outbox empty;
+   with 10,000 notices queued; with 10,000 queued and a worker running against a mail
+   server that is down. Rounds alternate the order (so drift cancels); the median of
+   ``--rounds`` each.
 
 Loopback only; each step is bounded (a few seconds to a minute on a 2-core machine).
 """
@@ -38,6 +39,7 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "discussion_bench_mail"
 SECRET = secrets.token_hex(32)
 BACKLOG = 10_000
+STATES = ("none", "10k queued", "10k + worker, down")
 
 
 def env(url: str, **extra: str) -> dict[str, str]:
@@ -139,6 +141,38 @@ def clear_outbox(url: str) -> None:
         db.session.execute(delete(MailAddress))
         db.session.commit()
         db.engine.dispose()
+
+
+def settle(url: str) -> None:
+    """After the bulk changes: fresh statistics, and no autovacuum run starting mid-round
+    (PostgreSQL); SQLite: a checkpoint of the write-ahead log."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("VACUUM ANALYZE"))
+        else:
+            conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+
+
+def wait_for_first_round(url: str) -> None:
+    """Until the worker has tried its first batch (and found the server down)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                tried = conn.scalar(sa.text("SELECT count(*) FROM mail_outbox WHERE attempts > 0"))
+            if tried:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the worker did not start")
+    finally:
+        engine.dispose()
 
 
 def sink(port: int) -> subprocess.Popen:
@@ -246,29 +280,34 @@ def main() -> int:
         port = free_port()
         server = start(gunicorn(PYTHON, "discussion:create_app()", port, 2), env(url), port)
         dead_port = free_port()  # nothing listens: the mail server is down
-        rates: dict[str, list[float]] = {"none": [], "10k queued": [], "10k + worker, down": []}
+        rates: dict[str, list[float]] = {name: [] for name in STATES}
         try:
-            for _ in range(args.rounds):
-                clear_outbox(url)
-                rates["none"].append(post_rate(port, args.posts, args.clients))
-                clear_outbox(url)
-                queue_confirmations(url, BACKLOG)
-                rates["10k queued"].append(post_rate(port, args.posts, args.clients))
-                clear_outbox(url)
-                queue_confirmations(url, BACKLOG)
-                worker = subprocess.Popen(
-                    [PYTHON, "-m", "flask", "--app", "discussion", "worker"],
-                    env=env(url, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(dead_port)),
-                    cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-                try:
-                    rates["10k + worker, down"].append(post_rate(port, args.posts, args.clients))
-                finally:
-                    worker.terminate()
-                    worker.wait(30)
+            for round_number in range(args.rounds):
+                order = STATES if round_number % 2 == 0 else STATES[::-1]  # drift cancels
+                for name in order:
+                    clear_outbox(url)
+                    if name != "none":
+                        queue_confirmations(url, BACKLOG)
+                    settle(url)
+                    worker = None
+                    if name == "10k + worker, down":
+                        worker = subprocess.Popen(
+                            [PYTHON, "-m", "flask", "--app", "discussion", "worker"],
+                            env=env(
+                                url, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(dead_port)
+                            ),
+                            cwd=ROOT,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True,
+                        )
+                        wait_for_first_round(url)  # its start-up is not what is measured
+                    try:
+                        rates[name].append(post_rate(port, args.posts, args.clients))
+                    finally:
+                        if worker is not None:
+                            worker.terminate()
+                            worker.wait(30)
         finally:
             stop(server)
         base = statistics.median(rates["none"])
