@@ -14,7 +14,7 @@ from . import demo
 from .accounts import staff
 from .comments import posting, privacy
 from .extensions import db
-from .mail import worker
+from .mail import links, worker
 from .models import Role
 from .publications import catalog, content, related, seeds
 
@@ -96,6 +96,10 @@ def erase_personal_data_command(days: int | None) -> None:
 def worker_command(once: bool) -> None:
     """Deliver mail from the outbox and run the periodic jobs (digests, stale-queue
     alerts, personal-data erasure); keeps running until stopped (SIGTERM, Ctrl-C)."""
+    try:
+        links.site_url()
+    except links.NoSiteAddress as error:
+        raise click.ClickException(str(error)) from error
     if once:
         handled = worker.run_once()
         click.echo(f"Mails handled: {handled}.")

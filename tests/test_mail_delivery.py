@@ -333,3 +333,12 @@ def test_a_mail_that_cannot_be_rendered_is_failed_and_the_rest_go(
     assert fine.status is MailStatus.SENT and len(smtp.messages) == 1
     assert broken.status is MailStatus.FAILED
     assert broken.last_error.startswith("Could not be rendered: ")
+
+
+def test_the_worker_will_not_start_without_a_site_address(app: Flask, runner) -> None:
+    app.testing = False
+    try:
+        result = runner.invoke(args=["worker", "--once"])
+    finally:
+        app.testing = True
+    assert result.exit_code != 0 and "SITE_URL is not set" in result.output

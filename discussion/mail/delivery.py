@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from ..extensions import db, mailman
 from ..models import MailStatus, OutboxMail, utcnow
 from ..web import database
-from . import outbox
+from . import links, outbox
 from .messages import Drop, message, render
 from .outbox import Kind, aware
 
@@ -127,6 +127,8 @@ def _render(
             except Drop as reason:
                 drops[mail.id] = str(reason)
                 report.dropped.append(mail.id)
+            except links.NoSiteAddress:
+                raise  # the site's configuration, not this mail: nothing is recorded
             except Exception as error:  # a bug must not hold back the rest of the batch
                 log.exception("mail %s could not be rendered", mail.id)
                 broken[mail.id] = Failure(f"Could not be rendered: {_describe(error)}", True)
