@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -342,3 +346,40 @@ def test_the_worker_will_not_start_without_a_site_address(app: Flask, runner) ->
     finally:
         app.testing = True
     assert result.exit_code != 0 and "SITE_URL is not set" in result.output
+
+
+def test_the_worker_keeps_running_until_it_is_stopped(
+    app: Flask, client: FlaskClient, smtp: SmtpSink, database_url: str
+) -> None:
+    """``flask --app discussion worker`` as production runs it: a process of its own that
+    delivers mail queued while it runs, and exits cleanly on SIGTERM."""
+    on_call(app)
+    publication = make_publication()
+    environment = {
+        **os.environ,
+        "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
+        "FLASK_SECRET_KEY": app.config["SECRET_KEY"],
+        "FLASK_SITE_URL": SITE_URL,
+        "FLASK_MAIL_SERVER": "127.0.0.1",
+        "FLASK_MAIL_PORT": str(smtp.port),
+        "FLASK_MAIL_WORKER_POLL_SECONDS": "0.2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "discussion", "worker"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for n in range(2):  # queued while it runs, one after the other
+            post_comment(client, publication.slug, body=f"While running {n}")
+            deadline = time.monotonic() + 20
+            while len(smtp.messages) < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.1)  # waiting on another process
+            assert len(smtp.messages) == n + 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Worker stopped." in output

@@ -332,3 +332,19 @@ def test_known_authors_are_trusted_only_once_confirmed(
     confirm(client, smtp.to(READER)[0])
     post_comment(client, publication.slug, email=READER, body="Me again")
     assert last_comment().state is CommentState.APPROVED
+
+
+def test_a_comment_the_rules_publish_at_once_is_told_at_once(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    publication = make_publication()
+    confirmed_reader(client, smtp, publication)
+    settings.save({"premoderation": False}, site_admin())
+    db.session.commit()
+    settings.forget()
+    post_comment(client, publication.slug, email=READER, notify_outcome="y", body="Straight in")
+    assert last_comment().state is CommentState.APPROVED
+    deliver()
+    [message] = smtp.messages
+    assert message["Subject"].startswith("Your comment is published")
+    assert f"#comment-{last_comment().id}" in text_of(message)
