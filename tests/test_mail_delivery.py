@@ -383,3 +383,24 @@ def test_the_worker_keeps_running_until_it_is_stopped(
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Worker stopped." in output
+
+
+def test_a_reply_approved_while_its_batch_is_being_sent_waits_for_the_next(app: Flask) -> None:
+    now = utcnow()
+    hour = timedelta(hours=1)
+
+    def gather(item: int) -> OutboxMail:
+        mail = outbox.gather(
+            Kind.REPLIES, "r@example.org", "replies:1:1", "reply_ids", item, {}, now=now, every=hour
+        )
+        db.session.commit()
+        return mail
+
+    first = gather(10)
+    assert gather(11).id == first.id  # not yet claimed: gathered
+    assert outbox.claim(now, 10) == [first]  # a worker takes it
+    db.session.commit()
+    later = gather(12)
+    assert later.id != first.id and later.payload["reply_ids"] == [12]
+    assert outbox.aware(later.due_at) == now + hour
+    assert db.session.get(OutboxMail, first.id).payload["reply_ids"] == [10, 11]

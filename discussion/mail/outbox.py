@@ -94,12 +94,17 @@ def gather(
         if item not in items:
             waiting.payload = {**waiting.payload, list_key: [*items, item]}
         return waiting
-    last = db.session.scalar(
-        select(func.max(func.coalesce(OutboxMail.sent_at, OutboxMail.locked_until))).where(
-            OutboxMail.batch_key == batch_key
-        )
+    of_key = OutboxMail.batch_key == batch_key
+    in_flight = db.session.scalar(  # claimed by a worker: being sent now
+        select(OutboxMail.id)
+        .where(of_key, OutboxMail.status == MailStatus.QUEUED, OutboxMail.locked_until >= now)
+        .limit(1)
     )
-    due = max(now, aware(last) + every) if last is not None else now
+    sent = db.session.scalar(
+        select(func.max(OutboxMail.sent_at)).where(of_key, OutboxMail.status == MailStatus.SENT)
+    )
+    last = now if in_flight is not None else aware(sent) if sent is not None else None
+    due = max(now, last + every) if last is not None else now
     return enqueue(
         kind, recipient, {**payload, list_key: [item]}, now=now, due_at=due, batch_key=batch_key
     )
