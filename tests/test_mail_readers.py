@@ -3,6 +3,8 @@ the stop page, caps, and trusting known authors only once their address is confi
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,8 +13,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from discussion.extensions import db
-from discussion.mail import worker
-from discussion.models import Comment, CommentState, MailStatus, OutboxMail, utcnow
+from discussion.mail import subscriptions, worker
+from discussion.mail.subscriptions import MailSettings
+from discussion.models import (
+    Comment,
+    CommentState,
+    MailAddress,
+    MailStatus,
+    MailSubscription,
+    OutboxMail,
+    utcnow,
+)
 from discussion.moderation import decisions, settings
 from tests.helpers import csrf_token, make_comment, make_publication, post_comment, site_admin
 from tests.mailsink import SITE_URL, SmtpSink, html_of, link, smtp, text_of
@@ -348,3 +359,48 @@ def test_a_comment_the_rules_publish_at_once_is_told_at_once(
     [message] = smtp.messages
     assert message["Subject"].startswith("Your comment is published")
     assert f"#comment-{last_comment().id}" in text_of(message)
+
+
+def test_two_first_comments_from_one_address_at_once_both_post(app: Flask) -> None:
+    publication = make_publication()
+    ids = [make_comment(publication, state=CommentState.PENDING).id for _ in range(2)]
+    db.session.commit()  # this test's own session holds no lock while the two post
+    first_inserted = threading.Event()
+    errors: list[BaseException] = []
+
+    def wish(comment_id: int, wait: threading.Event | None) -> None:
+        try:
+            with app.app_context():
+                if wait is not None:
+                    wait.wait(10)
+                subscriptions.opt_in(
+                    comment_id=comment_id,
+                    root_id=comment_id,
+                    email=READER,
+                    outcome=True,
+                    replies=False,
+                    settings=MailSettings(secret_key=app.config["SECRET_KEY"]),
+                    now=utcnow(),
+                )
+                db.session.flush()
+                if wait is None:
+                    first_inserted.set()
+                    time.sleep(0.5)  # the other one's insert waits meanwhile
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=wish, args=(ids[0], None)),
+        threading.Thread(target=wish, args=(ids[1], first_inserted)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert db.session.scalar(select(func.count()).select_from(MailAddress)) == 1
+    assert db.session.scalar(select(func.count()).select_from(MailSubscription)) == 2
+    confirmations = select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "confirm")
+    assert db.session.scalar(confirmations) == 1

@@ -16,6 +16,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ..comments.privacy import keyed_hash
 from ..extensions import db
@@ -67,11 +68,16 @@ def is_confirmed(connection: Connection, email: str | None, secret_key: str) -> 
 
 def _address(email: str, settings: MailSettings, now: datetime) -> MailAddress:
     digest = address_hash(email, settings.secret_key)
-    address = db.session.scalar(select(MailAddress).where(MailAddress.address_hash == digest))
+    find = select(MailAddress).where(MailAddress.address_hash == digest)
+    address = db.session.scalar(find)
     if address is None:
-        address = MailAddress(address_hash=digest, created_at=now)
-        db.session.add(address)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():  # two first comments from one address at once
+                address = MailAddress(address_hash=digest, created_at=now)
+                db.session.add(address)
+        except IntegrityError:  # the other one stored it first (PostgreSQL): use it
+            address = db.session.scalar(find)
+    assert address is not None
     return address
 
 
