@@ -90,16 +90,18 @@ def comment_decided(
 
 def alert_held(comment_id: int, *, now: datetime) -> None:
     """A mail to every active moderator who wants one for each held comment."""
-    for moderator_id, email in db.session.execute(
+    staff = db.session.execute(
         select(Moderator.id, Moderator.email).where(
             Moderator.active,
             Moderator.email.is_not(None),
             Moderator.mail_preference == MailPreference.EACH,
         )
-    ):
-        outbox.enqueue(
-            Kind.HELD, email, {"moderator_id": moderator_id, "comment_id": comment_id}, now=now
-        )
+    ).all()
+    outbox.enqueue_many(
+        Kind.HELD,
+        [(email, {"moderator_id": id_, "comment_id": comment_id}) for id_, email in staff],
+        now=now,
+    )
 
 
 def outcome_notices(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from ..extensions import db
 from ..models import MailStatus, OutboxMail
@@ -59,6 +59,26 @@ def enqueue(
     )
     db.session.add(mail)
     return mail
+
+
+def enqueue_many(kind: Kind, mails: list[tuple[str, dict[str, Any]]], *, now: datetime) -> None:
+    """Add several mails of one kind, due now, in one INSERT (a comment POST's alerts)."""
+    if mails:
+        db.session.execute(
+            insert(OutboxMail),
+            [
+                {
+                    "kind": kind.value,
+                    "recipient": recipient,
+                    "payload": payload,
+                    "status": MailStatus.QUEUED,
+                    "created_at": now,
+                    "due_at": now,
+                    "attempts": 0,
+                }
+                for recipient, payload in mails
+            ],
+        )
 
 
 def gather(
