@@ -53,6 +53,9 @@ RATELIMIT_COMMENTS = "5/minute;50/day"
 RATELIMIT_REPORTS = "10/minute;100/day"
 RATELIMIT_LOGIN_ADDRESS = "10/minute;50/hour"  # failed sign-ins from one address
 RATELIMIT_LOGIN_ACCOUNT = "5/minute;20/hour"  # failed sign-ins for one account
+# Mail confirmation requests one client address may cause (over it the comment is still
+# posted, its wish kept, and no confirmation goes out): the form is no mail cannon.
+RATELIMIT_MAIL_CONFIRMATIONS = "3/hour;10/day"
 
 # Raw addresses and user agents are erased after this many days (daily by the worker,
 # or `flask --app discussion erase-personal-data`).

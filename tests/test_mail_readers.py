@@ -404,3 +404,20 @@ def test_two_first_comments_from_one_address_at_once_both_post(app: Flask) -> No
     assert db.session.scalar(select(func.count()).select_from(MailSubscription)) == 2
     confirmations = select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "confirm")
     assert db.session.scalar(confirmations) == 1
+
+
+@pytest.mark.config(
+    RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="100/minute", RATELIMIT_MAIL_CONFIRMATIONS="2/day"
+)
+def test_one_client_cannot_send_confirmations_to_many_addresses(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    publication = make_publication()
+    for n in range(4):
+        response = post_comment(
+            client, publication.slug, email=f"victim{n}@example.org", notify_replies="y"
+        )
+        assert response.status_code == 303  # the comment is posted all the same
+    deliver()
+    assert sorted(m["To"] for m in smtp.messages) == ["victim0@example.org", "victim1@example.org"]
+    assert db.session.scalar(select(func.count()).select_from(MailSubscription)) == 4

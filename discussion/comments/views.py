@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf, db, limiter
+from ..mail import limits as mail_limits
 from ..mail import links, notices
 from ..models import Comment, CommentState, utcnow
 from ..moderation import decisions, reports, settings
@@ -93,6 +94,7 @@ def post(slug: str) -> Response | tuple[str, int]:
         email=form.email.data or None,
         notify_outcome=form.notify_outcome.data,
         notify_replies=form.notify_replies.data,
+        may_ask=lambda: mail_limits.may_request_confirmation(address),
     )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()

@@ -10,7 +10,7 @@ so a mail exists exactly when its cause was committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from flask import current_app
@@ -45,8 +45,10 @@ def comment_posted(
     notify_replies: bool = False,
     settings: MailSettings | None = None,
     now: datetime | None = None,
+    may_ask: Callable[[], bool] = lambda: True,
 ) -> None:
-    """A comment was stored in ``state``; ``root_id`` is its thread when it is a reply."""
+    """A comment was stored in ``state``; ``root_id`` is its thread when it is a reply.
+    ``may_ask``: whether the poster may cause one more confirmation request (a limit)."""
     settings, now = _settings(settings), now or utcnow()
     if email and (notify_outcome or notify_replies):
         subscriptions.opt_in(
@@ -57,6 +59,7 @@ def comment_posted(
             replies=notify_replies,
             settings=settings,
             now=now,
+            may_ask=may_ask,
         )
     if state is CommentState.PENDING:
         alert_held(comment_id, now=now)

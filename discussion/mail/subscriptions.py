@@ -9,6 +9,7 @@ someone's inbox.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,10 +91,14 @@ def opt_in(
     replies: bool,
     settings: MailSettings,
     now: datetime,
+    may_ask: Callable[[], bool] = lambda: True,
 ) -> MailSubscription | None:
     """Record a reader's wish given with their comment; ask a new address to confirm.
 
-    Returns the subscription, or None when nothing was asked for.
+    ``may_ask`` is asked (and counts) only when a confirmation would go out: the
+    caller's limit on confirmation requests from one client; over it, the wish is kept
+    and the address is asked with a later wish. Returns the subscription, or None when
+    nothing was asked for.
     """
     if not (outcome or replies):
         return None
@@ -109,17 +114,23 @@ def opt_in(
     )
     db.session.add(subscription)
     if address.confirmed_at is None or address.stopped_at is not None:
-        _ask_to_confirm(address, email, settings, now)
+        _ask_to_confirm(address, email, settings, now, may_ask)
     return subscription
 
 
 def _ask_to_confirm(
-    address: MailAddress, email: str, settings: MailSettings, now: datetime
+    address: MailAddress,
+    email: str,
+    settings: MailSettings,
+    now: datetime,
+    may_ask: Callable[[], bool],
 ) -> None:
     """Queue a confirmation unless one went to this address within the interval (its
-    link confirms every wish waiting on the address)."""
+    link confirms every wish waiting on the address) or the client asked too often."""
     last = address.confirmation_sent_at
     if last is not None and outbox.aware(last) > now - settings.confirmation_interval:
+        return
+    if not may_ask():
         return
     address.confirmation_sent_at = now
     outbox.enqueue(Kind.CONFIRM, email, {"address_id": address.id}, now=now)
