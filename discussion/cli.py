@@ -3,6 +3,7 @@ accounts, personal-data erasure, re-rendering comments, synthetic data."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -100,6 +101,8 @@ def worker_command(once: bool) -> None:
         links.site_url()
     except links.NoSiteAddress as error:
         raise click.ClickException(str(error)) from error
+    if not logging.getLogger().handlers:  # what it sends and retries, on stderr (journald)
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if once:
         handled = worker.run_once()
         click.echo(f"Mails handled: {handled}.")

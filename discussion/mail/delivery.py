@@ -97,6 +97,14 @@ def deliver_due(now: datetime | None = None) -> Report:
         _record(mail_id, due_at=now + CAP_WAIT)
     _record_outcomes(report, rows, outcomes, now)
     db.session.commit()
+    log.info(
+        "mail: %d sent, %d to retry, %d failed, %d dropped, %d over a daily cap",
+        len(report.sent),
+        len(report.retrying),
+        len(report.failed),
+        len(report.dropped),
+        len(report.postponed),
+    )
     return report
 
 

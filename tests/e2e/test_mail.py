@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import support
 from tests.e2e.support import USIP, LiveServer, NewPage
+from tests.e2e.test_accessibility import AXE, AXE_OPTIONS
 
 
 def run_worker(server: LiveServer, mail_dir: Path) -> None:
@@ -73,5 +74,9 @@ def test_a_reader_asks_for_mail_and_confirms_from_the_link(
 
     page.goto(match.group(0))
     expect(page.get_by_role("heading", name="Confirm your address")).to_be_visible()
+    if js:  # axe runs in the page
+        assert AXE.run(page, options=AXE_OPTIONS).violations_count == 0
     page.get_by_role("button", name="Confirm my address").click()
     expect(page.get_by_role("heading", name="Address confirmed")).to_be_visible()
+    if js:
+        assert AXE.run(page, options=AXE_OPTIONS).violations_count == 0
