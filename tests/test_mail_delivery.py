@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from discussion import create_app
 from discussion.accounts import staff
 from discussion.comments import posting
 from discussion.extensions import db, mailman
@@ -404,3 +405,27 @@ def test_a_reply_approved_while_its_batch_is_being_sent_waits_for_the_next(app: 
     assert later.id != first.id and later.payload["reply_ids"] == [12]
     assert outbox.aware(later.due_at) == now + hour
     assert db.session.get(OutboxMail, first.id).payload["reply_ids"] == [10, 11]
+
+
+def test_mail_settings_come_from_flask_variables(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    for name, value in {
+        "FLASK_MAIL_SERVER": "smtp.example.org",
+        "FLASK_MAIL_PORT": "587",
+        "FLASK_MAIL_USE_TLS": "true",
+        "FLASK_MAIL_USERNAME": "discussion",
+        "FLASK_MAIL_PASSWORD": "secret",
+        "FLASK_MAIL_DEFAULT_SENDER": "comments@example.org",
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    state = app.extensions["mailman"]
+    assert (state.server, state.port, state.use_tls, state.use_ssl) == (
+        "smtp.example.org",
+        587,
+        True,
+        False,
+    )
+    assert (state.username, state.password, state.backend) == ("discussion", "secret", "smtp")
+    assert state.default_sender == "comments@example.org"

@@ -421,3 +421,23 @@ def test_one_client_cannot_send_confirmations_to_many_addresses(
     deliver()
     assert sorted(m["To"] for m in smtp.messages) == ["victim0@example.org", "victim1@example.org"]
     assert db.session.scalar(select(func.count()).select_from(MailSubscription)) == 4
+
+
+def test_a_name_with_line_breaks_adds_no_header_and_no_recipient(
+    app: Flask, client: FlaskClient, smtp: SmtpSink
+) -> None:
+    publication = make_publication()
+    mine = confirmed_reader(client, smtp, publication)
+    post_comment(
+        app.test_client(),
+        publication.slug,
+        name="Eve\r\nBcc: victim@example.org\r\nSubject: Prize",
+        body="Reply",
+        parent_id=str(mine.id),
+    )
+    decide(last_comment().id, "approve")
+    deliver()
+    [(envelope, message)] = smtp.handler.received
+    assert envelope == [READER]
+    assert "Bcc" not in message and message.get_all("Subject") == [message["Subject"]]
+    assert message["Subject"] == "A new reply in your discussion: " + publication.title
