@@ -36,6 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .comments import views as comments
     from .desk import views as desk
     from .extensions import cache, csrf, db, limiter, migrate
+    from .mail import delivery
+    from .mail import views as mail
     from .media import library
     from .media import views as media
     from .moderation import views as moderation
@@ -54,10 +56,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    delivery.init_app(app)
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
-    for feature in (publications, comments, accounts, moderation, desk, media):
+    for feature in (publications, comments, accounts, moderation, desk, media, mail):
         app.register_blueprint(feature.bp)
     if not app.testing:
         # What exists now lives as long as the process (modules, the app, its

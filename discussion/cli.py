@@ -3,6 +3,9 @@ accounts, personal-data erasure, re-rendering comments, synthetic data."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -12,6 +15,7 @@ from . import demo
 from .accounts import staff
 from .comments import posting, privacy
 from .extensions import db
+from .mail import links, worker
 from .models import Role
 from .publications import catalog, content, related, seeds
 
@@ -63,12 +67,13 @@ def refresh_related_command() -> None:
     default=Role.MODERATOR.value,
     show_default=True,
 )
-def create_moderator_command(name: str, password: str | None, role: str) -> None:
+@click.option("--email", help="Where moderation alerts go (a mail per held comment).")
+def create_moderator_command(name: str, password: str | None, role: str, email: str | None) -> None:
     """Create a moderator (or admin) account."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        staff.create_moderator(name, password, Role(role))
+        staff.create_moderator(name, password, Role(role), email=email)
     except staff.AccountError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
@@ -85,6 +90,29 @@ def erase_personal_data_command(days: int | None) -> None:
     click.echo(
         f"Erased raw addresses and user agents from {erased} comments older than {keep} days."
     )
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due, run due jobs, and exit.")
+def worker_command(once: bool) -> None:
+    """Deliver mail from the outbox and run the periodic jobs (digests, stale-queue
+    alerts, personal-data erasure); keeps running until stopped (SIGTERM, Ctrl-C)."""
+    try:
+        links.site_url()
+    except links.NoSiteAddress as error:
+        raise click.ClickException(str(error)) from error
+    if not logging.getLogger().handlers:  # what it sends and retries, on stderr (journald)
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if once:
+        handled = worker.run_once()
+        click.echo(f"Mails handled: {handled}.")
+        return
+    stop = threading.Event()
+    for name in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(name, lambda *_: stop.set())
+    click.echo("Worker running: delivering mail and running periodic jobs. Stop with Ctrl-C.")
+    worker.run_forever(stop)
+    click.echo("Worker stopped.")
 
 
 @click.command("demo-data")
@@ -146,6 +174,7 @@ def init_app(app: Flask) -> None:
         related_command,
         create_moderator_command,
         erase_personal_data_command,
+        worker_command,
         demo_data_command,
     ):
         app.cli.add_command(command)

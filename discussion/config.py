@@ -45,6 +45,7 @@ COMMENT_INVITATION = "Tell us what you think by submitting a comment below."
 # Moderation rules: the defaults an admin can change in the UI (stored overrides win).
 MODERATION_PREMODERATION = True  # hold every comment; False: publish unless a rule holds it
 MODERATION_AUTO_APPROVE_KNOWN_AUTHORS = False
+MODERATION_KNOWN_AUTHORS_CONFIRMED_ONLY = True  # ...only if they confirmed the address by mail
 MODERATION_MAX_LINKS = 2
 MODERATION_TRUSTED_DOMAINS: list[str] = []
 SITE_DOMAIN: str | None = None  # the site's own domain (e.g. "news.example.org"): trusted
@@ -63,9 +64,12 @@ RATELIMIT_COMMENTS = "5/minute;50/day"
 RATELIMIT_REPORTS = "10/minute;100/day"
 RATELIMIT_LOGIN_ADDRESS = "10/minute;50/hour"  # failed sign-ins from one address
 RATELIMIT_LOGIN_ACCOUNT = "5/minute;20/hour"  # failed sign-ins for one account
+# Mail confirmation requests one client address may cause (over it the comment is still
+# posted, its wish kept, and no confirmation goes out): the form is no mail cannon.
+RATELIMIT_MAIL_CONFIRMATIONS = "3/hour;10/day"
 
-# Raw addresses and user agents are erased after this many days
-# (`flask --app discussion erase-personal-data`, e.g. daily from cron).
+# Raw addresses and user agents are erased after this many days (daily by the worker,
+# or `flask --app discussion erase-personal-data`).
 PERSONAL_DATA_DAYS = 30
 
 # Cookies carry the Secure flag unless this is False; None means "on unless debugging
@@ -93,3 +97,31 @@ COMMENT_FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
 # another process may take to reach readers. The process making it shows it at once.
 SHARED_PAGE_SECONDS = 1
 PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
+
+# The site's address: every absolute link in a mail starts with it, never with the Host
+# header of the request that caused the mail. Required for mail outside debug/testing
+# (the quickstart sets it to the address it serves).
+SITE_URL: str | None = None  # e.g. "https://news.example.org"
+
+# Mail (Flask-Mailman). With no MAIL_SERVER, mails are written as .eml files under
+# MAIL_FILE_PATH (default instance/mail/). FLASK_MAIL_SERVER=… and so on work.
+MAIL_SERVER: str | None = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False  # STARTTLS
+MAIL_USE_SSL = False  # TLS from the start (port 465)
+MAIL_USERNAME: str | None = None
+MAIL_PASSWORD: str | None = None
+MAIL_DEFAULT_SENDER: str | None = None  # the address; the site's name is the sender name
+MAIL_TIMEOUT = 10  # seconds to wait for the mail server
+MAIL_FILE_PATH: str | None = None
+
+# The outbox and its worker (`flask --app discussion worker`).
+MAIL_BATCH_SIZE = 50  # mails one worker claims at a time
+MAIL_WORKER_POLL_SECONDS = 5  # how often an idle worker looks for due mail and jobs
+MAIL_RETRY_FIRST_SECONDS = 60  # first wait after a temporary failure; doubles each time
+MAIL_RETRY_MAX_SECONDS = 3600  # ... up to this
+MAIL_RETRY_HOURS = 48  # then the mail is failed and shown to admins
+MAIL_RECIPIENT_DAILY_CAP = 20  # readers' notices to one address per 24 h; more wait
+MAIL_CONFIRMATION_INTERVAL_HOURS = 24  # at most one confirmation request per address
+MAIL_REPLY_INTERVAL_MINUTES = 60  # at most one reply notice per thread and address
+MAIL_STALE_QUEUE_HOURS = 12  # alert moderators when the oldest pending comment is older

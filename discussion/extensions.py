@@ -4,6 +4,7 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -34,3 +35,4 @@ login_manager.login_message = "Please sign in to continue."
 login_manager.login_message_category = "info"
 limiter = Limiter(key_func=get_remote_address)
 cache = Cache()
+mailman = Mail()  # bound by discussion.mail.delivery.init_app

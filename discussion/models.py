@@ -373,6 +373,25 @@ class Role(enum.Enum):
         return self.value.capitalize()
 
 
+class MailPreference(enum.Enum):
+    """How a member of staff hears about held comments."""
+
+    EACH = "each"  # a mail for every held comment
+    DIGEST = "digest"  # a digest every ``digest_hours`` listing pending comments
+    NONE = "none"
+
+    @property
+    def title(self) -> str:
+        return MAIL_PREFERENCE_TITLES[self]
+
+
+MAIL_PREFERENCE_TITLES = {
+    MailPreference.EACH: "A mail for every held comment",
+    MailPreference.DIGEST: "A digest of pending comments every few hours",
+    MailPreference.NONE: "No mail",
+}
+
+
 class Moderator(UserMixin, db.Model):
     """A member of staff: moderators decide on comments, editors publish, admins do both
     and also edit the rules and accounts."""
@@ -387,6 +406,21 @@ class Moderator(UserMixin, db.Model):
     )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Mail (discussion/mail): where alerts go and how many the person wants.
+    email: Mapped[str | None] = mapped_column(String(254))
+    mail_preference: Mapped[MailPreference] = mapped_column(
+        db.Enum(
+            MailPreference,
+            name="mail_preference",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=16,
+        ),
+        default=MailPreference.EACH,
+        server_default=MailPreference.EACH.value,
+    )
+    digest_hours: Mapped[int] = mapped_column(default=4, server_default="4")
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot sign in
@@ -457,3 +491,99 @@ class Setting(db.Model):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+# --- mail (discussion/mail) ----------------------------------------------------------------
+
+
+class MailStatus(enum.Enum):
+    """Where a mail of the outbox stands."""
+
+    QUEUED = "queued"  # due at ``due_at`` (again, after a temporary failure)
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx) or given up after the retry period
+    DROPPED = "dropped"  # not sent on purpose: unsubscribed, unconfirmed, over a cap
+
+
+MAIL_STATUS = db.Enum(
+    MailStatus,
+    name="mail_status",
+    values_callable=lambda e: [m.value for m in e],
+    native_enum=False,
+    length=16,
+)
+
+
+class OutboxMail(db.Model):
+    """One mail to send, written in the same transaction as the event that causes it.
+
+    What it says is rendered when it is sent, from ``kind`` and ``payload``; a worker
+    claims due rows (``locked_until``), sends them and records the outcome.
+    """
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        Index("ix_mail_outbox_status_due", "status", "due_at"),
+        Index("ix_mail_outbox_recipient_sent", "recipient", "sent_at"),
+        Index("ix_mail_outbox_batch", "batch_key", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Notices that gather (replies to one thread for one address) share a key.
+    batch_key: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[MailStatus] = mapped_column(MAIL_STATUS, default=MailStatus.QUEUED)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MailAddress(db.Model):
+    """A reader's address as the mail feature knows it: by keyed hash only.
+
+    Confirmed once (double opt-in), remembered, so later opt-ins do not ask again.
+    """
+
+    __tablename__ = "mail_addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # stop all
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MailSubscription(db.Model):
+    """A reader's wish, given with a comment: its outcome, replies in its thread."""
+
+    __tablename__ = "mail_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_addresses.id", ondelete="CASCADE"), index=True
+    )
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    root_id: Mapped[int] = mapped_column(index=True)  # the thread (its top-level comment)
+    email: Mapped[str] = mapped_column(String(254))  # where the notices go
+    outcome: Mapped[bool] = mapped_column(default=False)
+    replies: Mapped[bool] = mapped_column(default=False)
+    outcome_sent: Mapped[CommentState | None] = mapped_column(COMMENT_STATE)  # last told
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # this thread
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    address: Mapped[MailAddress] = relationship()
+
+
+class JobRun(db.Model):
+    """When a periodic job last ran: a worker claims a run by moving ``last_run_at``
+    forward in one guarded UPDATE, so several workers run each job once."""
+
+    __tablename__ = "job_runs"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

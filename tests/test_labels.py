@@ -1,4 +1,4 @@
-"""Topic, type and author pages, and "most discussed" on them and the front page."""
+"""Topic, type and author pages, and a topic's most discussed publications."""
 
 from __future__ import annotations
 
@@ -74,9 +74,8 @@ def test_most_discussed_counts_the_last_weeks_approved_comments(
         old = make_comment(stale, minutes=n)
         old.created_at = now - timedelta(days=8)
     db.session.commit()
-    for path in ("/", "/topics/iran"):
-        page = client.get(path).get_data(as_text=True)
-        section = page[page.index("Most discussed this week") :]
-        assert section.index("Busy story") < section.index("Quiet story")
-        assert "3 comments" in section and "1 comment<" in section
-        assert "Old debate" not in section
+    page = client.get("/topics/iran").get_data(as_text=True)
+    section = page[page.index("Most discussed this week") :]
+    assert section.index("Busy story") < section.index("Quiet story")
+    assert "3 comments" in section and "1 comment<" in section
+    assert "Old debate" not in section

@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from ..models import Role
-from ..web.fields import choices, no_control_characters
-from .staff import MIN_PASSWORD_LENGTH, PASSWORD_LENGTH, USERNAME_LENGTH
+from ..models import MailPreference, Role
+from ..web.fields import choices, no_control_characters, strip
+from .staff import (
+    DIGEST_HOURS,
+    EMAIL_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_LENGTH,
+    USERNAME_LENGTH,
+)
+
+
+def _email_field(label: str) -> EmailField:
+    return EmailField(
+        label,
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_LENGTH, message="An email address is at most %(max)d characters."),
+            Email("Please enter a valid email address, or leave it empty."),
+        ],
+    )
 
 
 class LoginForm(FlaskForm):
@@ -48,3 +74,19 @@ class AccountForm(FlaskForm):
         ],
     )
     role = SelectField("Role", choices=choices((r.value, r.title) for r in Role))
+    email = _email_field("Email for moderation alerts (optional)")
+
+
+class MailSettingsForm(FlaskForm):
+    """Where a member of staff's alerts go, and which they get."""
+
+    email = _email_field("Email for moderation alerts (empty: no mail)")
+    mail_preference = RadioField(
+        "Which mails",
+        choices=choices((p.value, p.title) for p in MailPreference),
+        validators=[DataRequired("Please choose which mails you want.")],
+    )
+    digest_hours = IntegerField(
+        "Hours between digests",
+        validators=[InputRequired("Enter a number of hours."), NumberRange(*DIGEST_HOURS)],
+    )

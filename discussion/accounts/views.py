@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -22,12 +23,12 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
-from ..models import Moderator, Role
+from ..models import MailPreference, Moderator, Role
 from ..moderation.forms import ActionForm
 from ..web.params import safe_next
 from . import staff
 from .access import admin_required
-from .forms import AccountForm, LoginForm
+from .forms import AccountForm, LoginForm, MailSettingsForm
 
 bp = Blueprint("accounts", __name__)
 
@@ -107,7 +108,10 @@ def accounts_page() -> Any:
     if form.validate_on_submit():
         try:
             staff.create_moderator(
-                form.username.data or "", form.password.data or "", Role(form.role.data)
+                form.username.data or "",
+                form.password.data or "",
+                Role(form.role.data),
+                email=form.email.data,
             )
         except staff.AccountError as error:
             form.username.errors.append(str(error))
@@ -140,3 +144,41 @@ def account_switch(moderator_id: int, change: str) -> Response:
         db.session.commit()
         flash(f"{person.username} is {'active' if person.active else 'deactivated'}.", "success")
     return redirect(url_for("accounts.accounts_page"), code=303)
+
+
+@bp.route("/moderation/accounts/<id:moderator_id>/mail", methods=["GET", "POST"])
+@login_required
+def mail_settings(moderator_id: int) -> Any:
+    """A person's alert address and preference: admins for anyone, a moderator their own."""
+    person = db.get_or_404(Moderator, moderator_id)
+    if not (current_user.is_admin or current_user.id == person.id):
+        abort(403)
+    if request.method == "GET":
+        form = MailSettingsForm(
+            formdata=None,
+            email=person.email or "",
+            mail_preference=person.mail_preference.value,
+            digest_hours=person.digest_hours,
+        )
+    else:
+        form = MailSettingsForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            staff.set_mail(
+                person,
+                current_user,
+                email=form.email.data,
+                preference=MailPreference(form.mail_preference.data),
+                digest_hours=form.digest_hours.data or 0,
+            )
+        except staff.AccountError as error:
+            form.email.errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            flash(f"Mail settings of {person.username} saved.", "success")
+            return redirect(url_for("accounts.mail_settings", moderator_id=person.id), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/mail.html", form=form, person=person), status

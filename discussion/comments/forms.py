@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..models import Comment
@@ -54,6 +54,9 @@ class CommentForm(FlaskForm):
     )
     parent_id = HiddenField()
     website = StringField("Leave this field empty")
+    # Mail (discussion/mail): shown once an email is typed; value "y".
+    notify_outcome = BooleanField("Email me when my comment is published")
+    notify_replies = BooleanField("Email me when someone replies")
 
     def __init__(self, *args: Any, publication_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +68,14 @@ class CommentForm(FlaskForm):
         limit = current_app.config["COMMENT_MAX_LENGTH"]
         if field.data and len(field.data) > limit:
             raise ValidationError(f"Please keep your comment to {limit} characters.")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's rules, then: a box ticked for mail needs an address."""
+        valid = super().validate(extra_validators)
+        if not self.email.data and (self.notify_outcome.data or self.notify_replies.data):
+            self.email.errors.append("Please enter your email address to be told by email.")
+            return False
+        return valid
 
     def validate_parent_id(self, field: HiddenField) -> None:
         """A reply must answer an approved comment of the same publication."""

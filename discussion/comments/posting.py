@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
+from ..mail import subscriptions
 from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
 from ..publications.catalog import PageState, touch
 from ..web import database
@@ -77,12 +78,15 @@ def post_comment(
     origin: Origin | None = None,
     settings: rules.RuleSettings | None = None,
     today: date | None = None,
+    address_key: str | None = None,
 ) -> Posted:
     """Store a reader's comment in the state the moderation rules give it.
 
     The text is kept exactly as typed and rendered to HTML once, here. Every rule
     that held the comment is stored with it. A reply's ``parent_id`` and ``root_id``
-    (the thread it joins) come from :func:`reply_root`.
+    (the thread it joins) come from :func:`reply_root`. ``address_key`` is the key of
+    confirmed addresses' hashes (the secret key): without it no address counts as
+    confirmed, so known authors who must be confirmed are held.
     """
     email = email or None
     origin = origin or Origin()
@@ -92,8 +96,13 @@ def post_comment(
     # only for an insert. Two identical posts sent in the same instant may both escape
     # the duplicate rule (a hold, not a constraint); that race is accepted.
     html, text_hash = sanitizer.render(body), body_hash(body)
+    settings = settings or rules.RuleSettings()
     with database.reading() as connection:
         known_author = _has_approved(connection, email)
+        if known_author and settings.known_authors_confirmed_only:
+            known_author = bool(address_key) and subscriptions.is_confirmed(
+                connection, email, address_key or ""
+            )
         duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
     verdict = rules.evaluate(
         rules.Submission(
@@ -105,7 +114,7 @@ def post_comment(
             duplicate=duplicate,
             today=today or utcnow().date(),
         ),
-        settings or rules.RuleSettings(),
+        settings,
     )
     state = CommentState(verdict.state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping

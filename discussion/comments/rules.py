@@ -55,6 +55,8 @@ class RuleSettings:
 
     premoderation: bool = True
     auto_approve_known_authors: bool = False
+    # ...and then only when the address was confirmed by mail (anyone can type an email).
+    known_authors_confirmed_only: bool = True
     max_links: int = 2
     trusted_domains: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()

@@ -21,6 +21,8 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from ..extensions import csrf, db, limiter
+from ..mail import limits as mail_limits
+from ..mail import links, notices
 from ..models import Comment, CommentState, utcnow
 from ..moderation import decisions, reports, settings
 from ..moderation.actions import REJECT_REASONS
@@ -83,6 +85,16 @@ def post(slug: str) -> Response | tuple[str, int]:
             user_agent=request.user_agent.string or None,
         ),
         settings=rule_settings,
+        address_key=current_app.config["SECRET_KEY"],
+    )
+    notices.comment_posted(  # in the same transaction: no comment, no mail
+        comment.id,
+        comment.state,
+        root_id=form.root_id,
+        email=form.email.data or None,
+        notify_outcome=form.notify_outcome.data,
+        notify_replies=form.notify_replies.data,
+        may_ask=lambda: mail_limits.may_request_confirmation(address),
     )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()
@@ -177,8 +189,12 @@ def _serializer() -> URLSafeSerializer:
 
 @bp.app_template_global()
 def comment_status_url(comment_id: int) -> str:
-    """A private, signed link to a comment's moderation status."""
-    return url_for("comments.status", token=_serializer().dumps(comment_id), _external=True)
+    """A private, signed link to a comment's moderation status: from SITE_URL when it is
+    configured (as in mails), never from a Host header a proxy did not vouch for."""
+    token = _serializer().dumps(comment_id)
+    if current_app.config.get("SITE_URL"):
+        return links.absolute("comments.status", token=token)
+    return url_for("comments.status", token=token, _external=True)
 
 
 def _from_token(token: str) -> Comment:

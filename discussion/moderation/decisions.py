@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..mail import notices
 from ..models import Comment, CommentState, Decision, Moderator, Report
 from ..publications.catalog import touch
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
@@ -114,14 +115,10 @@ def _transition(
     if to_state is not CommentState.APPROVED:
         _resolve_reports(comment_id)
     refusal = to_state in (CommentState.REJECTED, CommentState.SPAM)
+    reason = reason if reason in REJECT_REASONS and refusal else None
+    notices.comment_decided(comment_id, to_state, reason=reason)  # mails, in this transaction
     return _record(
-        comment_id,
-        moderator,
-        from_state,
-        to_state,
-        reason=reason if reason in REJECT_REASONS and refusal else None,
-        note=_note(note),
-        undoes=undoes,
+        comment_id, moderator, from_state, to_state, reason=reason, note=_note(note), undoes=undoes
     )
 
 

@@ -39,6 +39,9 @@ class RulesForm(FlaskForm):
     auto_approve_known_authors = BooleanField(
         "Publish at once when the email already has an approved comment"
     )
+    known_authors_confirmed_only = BooleanField(
+        "...only when the author confirmed that address by mail (anyone can type an email)"
+    )
     max_links = IntegerField(
         "Hold comments with more than this many links",
         validators=[InputRequired("Enter a number."), NumberRange(0, 100)],

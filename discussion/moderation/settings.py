@@ -21,6 +21,7 @@ from ..web import database, pagecache
 DEFAULTS = {
     "premoderation": "MODERATION_PREMODERATION",
     "auto_approve_known_authors": "MODERATION_AUTO_APPROVE_KNOWN_AUTHORS",
+    "known_authors_confirmed_only": "MODERATION_KNOWN_AUTHORS_CONFIRMED_ONLY",
     "max_links": "MODERATION_MAX_LINKS",
     "trusted_domains": "MODERATION_TRUSTED_DOMAINS",
     "suspect_words": "MODERATION_SUSPECT_WORDS",

@@ -62,6 +62,18 @@ def only_reads_follow() -> None:
     g.only_reads = True
 
 
+@contextmanager
+def only_reads() -> Iterator[None]:
+    """Within the block, SQLite transactions this app context begins take no write lock
+    (a worker reading at length while requests write); end the transaction inside it."""
+    before = g.get("only_reads", False)
+    g.only_reads = True
+    try:
+        yield
+    finally:
+        g.only_reads = before
+
+
 def _close_read_connection(_error: BaseException | None) -> None:
     connection = g.pop("read_connection", None)
     if connection is not None:

@@ -94,6 +94,14 @@ def _status(page: Page, discussion: Discussion) -> Response:
     return response
 
 
+def _mail_settings(page: Page, _discussion: Discussion) -> Response:
+    """A person's mail settings, reached from the accounts screen."""
+    page.goto("/moderation/accounts")
+    with page.expect_response(lambda r: r.url.endswith("/mail")) as opened:
+        page.get_by_role("link", name="Change mail settings of mod", exact=True).click()
+    return opened.value
+
+
 VISITS = [
     Visit("front", False, _goto("/")),
     Visit("publications", False, _goto("/publications/")),
@@ -120,6 +128,8 @@ VISITS = [
     Visit("desk-labels", True, _goto("/desk/labels")),
     Visit("desk-authors", True, _goto("/desk/authors")),
     Visit("desk-author", True, _goto("/desk/authors/1")),
+    Visit("mail-settings", True, _mail_settings),
+    Visit("mail-outbox", True, _goto("/moderation/mail")),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 
