@@ -15,9 +15,10 @@ from . import demo
 from .accounts import staff
 from .comments import posting, privacy
 from .extensions import db
-from .mail import links, worker
+from .mail import worker
 from .models import Role
 from .publications import catalog, content, related, seeds
+from .web import links
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

@@ -373,7 +373,7 @@ def test_a_shared_preview_link_works_without_signing_in_until_it_expires(
 ) -> None:
     publication = created(desk, "draft")
     page = desk.get(f"/desk/publications/{publication.id}/edit").get_data(as_text=True)
-    link = re.search(r"http://localhost(/preview/[^<\s]+)", page)
+    link = re.search(r"http://127.0.0.1:5000(/preview/[^<\s]+)", page)  # from SITE_URL
     assert link
     stranger = app.test_client()
     assert stranger.get(link.group(1)).status_code == 200
@@ -586,3 +586,14 @@ def test_editors_write_an_authors_bio_shown_under_the_article(
 def test_odd_desk_addresses_answer_404_never_500(app: Flask, desk: FlaskClient, path: str) -> None:
     publication = created(desk, "draft")
     assert desk.get(path.format(id=publication.id)).status_code == 404
+
+
+@pytest.mark.config(SITE_URL="https://news.example.org")
+def test_the_shared_preview_link_comes_from_the_site_address_not_the_host_header(
+    app: Flask, desk: FlaskClient
+) -> None:
+    publication = created(desk, "draft")
+    page = desk.get(
+        f"/desk/publications/{publication.id}/edit", headers={"Host": "evil.example"}
+    ).get_data(as_text=True)
+    assert "https://news.example.org/preview/" in page and "evil.example" not in page

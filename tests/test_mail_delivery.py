@@ -23,7 +23,7 @@ from discussion import create_app
 from discussion.accounts import staff
 from discussion.comments import posting
 from discussion.extensions import db, mailman
-from discussion.mail import delivery, links, notices, outbox, worker
+from discussion.mail import delivery, notices, outbox, worker
 from discussion.mail.outbox import Kind
 from discussion.models import (
     Comment,
@@ -34,6 +34,7 @@ from discussion.models import (
     OutboxMail,
     utcnow,
 )
+from discussion.web import links
 from tests.helpers import PASSWORD, csrf_token, login, make_publication, post_comment
 from tests.mailsink import SITE_URL, SmtpSink, html_of, link, smtp, text_of
 

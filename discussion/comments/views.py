@@ -22,14 +22,14 @@ from werkzeug.wrappers import Response
 
 from ..extensions import csrf, db, limiter
 from ..mail import limits as mail_limits
-from ..mail import links, notices
+from ..mail import notices
 from ..models import Comment, CommentState, utcnow
 from ..moderation import decisions, reports, settings
 from ..moderation.actions import REJECT_REASONS
 from ..moderation.forms import ActionForm
 from ..publications import catalog
 from ..publications.views import get_publication, render_article
-from ..web import database
+from ..web import database, links
 from ..web.errors import render_error
 from . import posting
 from .forms import CommentForm, ReportForm

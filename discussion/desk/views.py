@@ -32,7 +32,7 @@ from ..models import Author, Publication
 from ..moderation.forms import ActionForm
 from ..publications import related
 from ..publications.views import render_article
-from ..web import clock
+from ..web import clock, links
 from ..web.params import page_arg, parse_id, without_control_characters
 from . import editing, labels, listing, previews
 from .forms import PublicationForm
@@ -271,10 +271,9 @@ def _edit_page(
     now = clock.now()
     preview_url = None
     if publication is not None:
-        preview_url = url_for(
+        preview_url = links.absolute(
             "desk.shared_preview",
             token=previews.token(publication.id, current_app.config["SECRET_KEY"]),
-            _external=True,
         )
     html = render_template(
         "desk/edit.html",

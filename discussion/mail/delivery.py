@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 
 from ..extensions import db, mailman
 from ..models import MailStatus, OutboxMail, utcnow
-from ..web import database
-from . import links, outbox
+from ..web import database, links
+from . import outbox
 from .messages import Drop, message, render
 from .outbox import Kind, aware
 

@@ -34,7 +34,8 @@ from ..models import (
     OutboxMail,
 )
 from ..moderation.actions import REJECT_REASONS
-from . import links, subscriptions
+from ..web import links
+from . import subscriptions
 from .outbox import Kind, aware
 
 EXCERPT_LENGTH = 300  # characters of a comment quoted in a mail

@@ -1,5 +1,6 @@
-"""Absolute links for mails, always from the configured site address (``SITE_URL``),
-never from the Host header of whatever request caused the mail."""
+"""Absolute links that leave the request (mails, shared preview links, later feeds and
+sitemaps): always from the configured site address (``SITE_URL``), never from the Host
+header of whatever request caused them."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def site_url() -> str:
     if not url:
         if not (current_app.debug or current_app.testing):
             raise NoSiteAddress(
-                "SITE_URL is not set: mails need the site's address for their links "
+                "SITE_URL is not set: mails and shared links need the site's address "
                 "(e.g. FLASK_SITE_URL=https://news.example.org)."
             )
         url = DEVELOPMENT_SITE_URL
