@@ -596,3 +596,13 @@ def test_the_shared_preview_link_comes_from_the_site_address_not_the_host_header
     page = desk.get(f"/desk/publications/{publication.id}/edit").get_data(as_text=True)
     assert "https://news.example.org/preview/" in page  # the request came to localhost
     assert "http://localhost/preview/" not in page
+
+
+def test_without_a_site_address_the_edit_page_says_so_instead_of_failing(
+    app: Flask, desk: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publication = created(desk, "draft")
+    monkeypatch.setattr(app, "testing", False)  # outside testing, SITE_URL is required
+    response = desk.get(f"/desk/publications/{publication.id}/edit")
+    assert response.status_code == 200
+    assert "Links to share need the site's address" in response.get_data(as_text=True)

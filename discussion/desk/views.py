@@ -271,10 +271,13 @@ def _edit_page(
     now = clock.now()
     preview_url = None
     if publication is not None:
-        preview_url = links.absolute(
-            "desk.shared_preview",
-            token=previews.token(publication.id, current_app.config["SECRET_KEY"]),
-        )
+        try:
+            preview_url = links.absolute(
+                "desk.shared_preview",
+                token=previews.token(publication.id, current_app.config["SECRET_KEY"]),
+            )
+        except links.NoSiteAddress:  # shown as a note: the link needs the site's address
+            preview_url = None
     html = render_template(
         "desk/edit.html",
         publication=publication,

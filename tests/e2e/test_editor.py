@@ -60,18 +60,21 @@ def test_an_editor_writes_previews_and_publishes_and_a_reader_finds_it(
 
     editor.get_by_role("button", name="Publish").click()
     expect(editor.locator(".notice--success")).to_contain_text("Published")
-
-    reader.goto("/")
-    reader.get_by_role("link", name=title).first.click()
-    expect(reader.get_by_role("heading", name=title, level=1)).to_be_visible()
-    expect(reader.get_by_role("heading", name="What is at stake")).to_be_visible()
-    expect(reader.get_by_role("img", name="Negotiators at a long table")).to_be_visible()
-    related = reader.locator(".related")
-    expect(related).to_contain_text("Related Publications")
-    expect(related.locator("article.card").first).to_be_visible()
-
-    # Off the site again, so the shared server's listings are as the other tests expect.
-    editor.get_by_role("button", name="Unpublish").click()
-    expect(editor.locator(".notice--success")).to_contain_text("Unpublished")
+    edit_url = editor.url
+    try:
+        reader.goto("/")
+        reader.get_by_role("link", name=title).first.click()
+        expect(reader.get_by_role("heading", name=title, level=1)).to_be_visible()
+        expect(reader.get_by_role("heading", name="What is at stake")).to_be_visible()
+        expect(reader.get_by_role("img", name="Negotiators at a long table")).to_be_visible()
+        related = reader.locator(".related")
+        expect(related).to_contain_text("Related Publications")
+        expect(related.locator("article.card").first).to_be_visible()
+    finally:
+        # Off the site again, whatever happened, so the shared server's listings stay as
+        # the other browser tests expect them.
+        editor.goto(edit_url)
+        editor.get_by_role("button", name="Unpublish").click()
+        expect(editor.locator(".notice--success")).to_contain_text("Unpublished")
     reader.reload()
     expect(reader.get_by_role("heading", name="Not found")).to_be_visible()
