@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import views as accounts
     from .comments import views as comments
     from .desk import views as desk
+    from .discovery import views as discovery
     from .extensions import cache, csrf, db, limiter, migrate
     from .mail import delivery
     from .mail import views as mail
@@ -60,7 +61,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
-    for feature in (publications, comments, accounts, moderation, desk, media, mail):
+    features = (publications, comments, accounts, moderation, desk, media, mail, discovery)
+    for feature in features:
         app.register_blueprint(feature.bp)
     if not app.testing:
         # What exists now lives as long as the process (modules, the app, its

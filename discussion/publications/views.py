@@ -21,6 +21,7 @@ from flask_login import current_user
 from ..comments import posting, thread
 from ..comments.forms import CommentForm
 from ..comments.visitor import own_comment_ids
+from ..discovery import metadata
 from ..extensions import cache, db
 from ..models import Author, Publication, PublicationType, Topic, utcnow
 from ..moderation import settings
@@ -131,12 +132,23 @@ def article(slug: str) -> Response | str:
 
 
 def _moved_or_404(slug: str) -> Response:
-    """A publication's old address (its slug changed after it was public): 301 to the
-    new one, keeping the query string; else 404."""
+    """A publication's old address (its slug changed after it was public), or its address
+    in other case: 301 to the canonical one, keeping the query string; else 404."""
     current = catalog.moved_to(slug)
+    if current is None and slug != slug.lower() and catalog.page_state(slug.lower()):
+        current = slug.lower()
     if current is None:
         abort(404)
     target = url_for("publications.article", slug=current)
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    return redirect(target, code=301)
+
+
+@bp.get("/publications/<slug>/")
+def article_with_slash(slug: str) -> Response:
+    """The article's address with a trailing slash: 301 to the one without."""
+    target = url_for("publications.article", slug=slug)
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
     return redirect(target, code=301)
@@ -211,4 +223,5 @@ def render_article(
         reply_parent=parent,
         related=related.entries(publication),
         preview_banner=preview_banner,
+        metadata=metadata.article(publication, comments),
     )

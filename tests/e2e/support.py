@@ -96,6 +96,7 @@ class LiveServer:
             "FLASK_SECURE_COOKIES": "false",
             "FLASK_RATELIMIT_ENABLED": "false",
             "FLASK_MEDIA_ROOT": str(self.workdir / "media"),
+            **({"FLASK_SITE_URL": self.url} if self.port else {}),
         }
 
     def flask(self, *args: str) -> None:
