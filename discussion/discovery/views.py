@@ -1,8 +1,24 @@
-"""robots.txt and the favicon."""
+"""Atom feeds, robots.txt and the favicon."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, url_for
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from ..models import Author, PublicationType, Topic
+from ..publications import catalog
+from ..web import links
+from . import feeds
 
 bp = Blueprint("discovery", __name__)
 
@@ -23,3 +39,85 @@ def robots() -> Response:
 @bp.get("/favicon.ico")
 def favicon() -> Response:
     return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
+FEED_SECONDS = 60  # how long feed readers and caches may keep a feed
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FEED_FILTERS = {"topic": Topic, "type": PublicationType, "author": Author}
+
+
+def _atom(feed: feeds.Feed) -> Response:
+    response = Response(
+        render_template("discovery/feed.xml", feed=feed, epoch=EPOCH),
+        mimetype="application/atom+xml",
+    )
+    response.set_etag(feed.etag)
+    if feed.updated is not None:
+        response.last_modified = feed.updated
+    response.cache_control.public = True
+    response.cache_control.max_age = FEED_SECONDS
+    return response.make_conditional(request)
+
+
+def _site_address_or_503() -> None:
+    try:
+        links.site_url()
+    except links.NoSiteAddress:
+        abort(503, "Feeds need the site's address: set SITE_URL.")
+
+
+@bp.get("/feeds/publications.atom")
+def publications_feed() -> Response:
+    """The latest publications; ``?topic=``, ``?type=`` or ``?author=`` narrow it."""
+    _site_address_or_503()
+    chosen = {k: request.args.get(k) for k in FEED_FILTERS if request.args.get(k)}
+    if len(chosen) > 1:
+        abort(404)
+    label = None
+    for kind, slug in chosen.items():
+        label = catalog.by_label_slug(FEED_FILTERS[kind], slug)
+        if label is None:
+            abort(404)
+    kind = next(iter(chosen), None)
+    filters = catalog.Filters(**({kind: label} if kind else {}))
+    site = current_app.config["SITE_NAME"]
+    title = f"{site}: {label.name}" if label is not None else f"{site}: publications"
+    page_url = (
+        links.absolute("publications.label", kind=f"{kind}s", slug=label.slug)
+        if label is not None
+        else links.absolute("publications.index")
+    )
+    self_url = links.absolute("discovery.publications_feed", **chosen)
+    return _atom(feeds.publications(filters, title, self_url, page_url))
+
+
+@bp.get("/feeds/comments.atom")
+def comments_feed() -> Response:
+    """The latest approved comments, site-wide."""
+    _site_address_or_503()
+    site = current_app.config["SITE_NAME"]
+    return _atom(
+        feeds.comments(
+            None,
+            f"{site}: latest comments",
+            links.absolute("discovery.comments_feed"),
+            links.absolute("publications.front"),
+        )
+    )
+
+
+@bp.get("/publications/<slug>/comments.atom")
+def article_comments_feed(slug: str) -> Response:
+    """One article's approved comments."""
+    _site_address_or_503()
+    publication = catalog.by_slug(slug)
+    if publication is None:
+        abort(404)
+    return _atom(
+        feeds.comments(
+            publication,
+            f"Comments on “{publication.title}”",
+            links.absolute("discovery.article_comments_feed", slug=slug),
+            links.absolute("publications.article", slug=slug),
+        )
+    )
