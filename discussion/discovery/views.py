@@ -1,7 +1,9 @@
-"""Atom feeds, robots.txt and the favicon."""
+"""Atom feeds, sitemaps, robots.txt and the favicon."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from flask import (
@@ -17,8 +19,8 @@ from flask import (
 
 from ..models import Author, PublicationType, Topic
 from ..publications import catalog
-from ..web import links
-from . import feeds
+from ..web import clock, links
+from . import feeds, sitemaps
 
 bp = Blueprint("discovery", __name__)
 
@@ -30,6 +32,9 @@ PRIVATE_PATHS = ("/moderation/", "/desk/", "/auth/", "/comments/status/", "/sear
 @bp.get("/robots.txt")
 def robots() -> Response:
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in PRIVATE_PATHS)]
+    # Without the site's address there is no absolute sitemap address to give.
+    with contextlib.suppress(links.NoSiteAddress):
+        lines.append(f"Sitemap: {links.absolute('discovery.sitemap_index')}")
     response = Response("\n".join(lines) + "\n", mimetype="text/plain")
     response.cache_control.public = True
     response.cache_control.max_age = 3600
@@ -121,3 +126,31 @@ def article_comments_feed(slug: str) -> Response:
             links.absolute("publications.article", slug=slug),
         )
     )
+
+
+def _xml(lines: Iterable[str]) -> Response:
+    response = Response(lines, mimetype="application/xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = FEED_SECONDS
+    return response
+
+
+@bp.get("/sitemap.xml")
+def sitemap_index() -> Response:
+    _site_address_or_503()
+    return _xml(list(sitemaps.index(clock.now())))
+
+
+@bp.get("/sitemaps/publications-<id:number>.xml")
+def publications_sitemap(number: int) -> Response:
+    _site_address_or_503()
+    now = clock.now()
+    if number > len(sitemaps.parts(now)):
+        abort(404)
+    return _xml(sitemaps.publications(number, now))
+
+
+@bp.get("/sitemaps/news.xml")
+def news_sitemap() -> Response:
+    _site_address_or_503()
+    return _xml(list(sitemaps.news(clock.now(), current_app.config["SITE_NAME"])))

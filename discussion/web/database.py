@@ -56,6 +56,12 @@ def reading() -> Iterator[Connection]:
         connection.rollback()
 
 
+def read_only(connection: Connection) -> Connection:
+    """A connection whose SQLite transactions take no write lock (for reads outside any
+    request, such as a streamed response)."""
+    return connection.execution_options(**{_READING: True})
+
+
 def only_reads_follow() -> None:
     """This request writes nothing more (it is answering a refusal): SQLite transactions
     it begins from now on take no write lock."""

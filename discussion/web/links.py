@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import current_app
+from werkzeug.routing import MapAdapter
 
 DEVELOPMENT_SITE_URL = "http://127.0.0.1:5000"
 
@@ -29,13 +30,18 @@ def site_url() -> str:
     return str(url).rstrip("/")
 
 
-def absolute(endpoint: str, *, anchor: str | None = None, **values: Any) -> str:
-    """The absolute URL of ``endpoint`` under :func:`site_url`."""
+def builder() -> MapAdapter:
+    """Builds absolute URLs under :func:`site_url`, with no app context needed after
+    (for responses streamed after the request)."""
     base = urlsplit(site_url())
-    adapter = current_app.url_map.bind(
+    return current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
     )
-    url = adapter.build(endpoint, values, force_external=True)
+
+
+def absolute(endpoint: str, *, anchor: str | None = None, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` under :func:`site_url`."""
+    url = builder().build(endpoint, values, force_external=True)
     return f"{url}#{quote(anchor)}" if anchor else url
 
 
