@@ -148,10 +148,6 @@ class Draft:
             kept["published_at"] = datetime.fromisoformat(kept["published_at"])
         return cls(**kept)
 
-    def form_data(self) -> dict[str, Any]:
-        """The fields as the desk's form shows them (times in UTC; the view converts)."""
-        return {**asdict(self), "body": self.body}
-
 
 # What changes the article readers see, for the "Updated" date.
 CONTENT_FIELDS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -129,9 +130,9 @@ class PublicationForm(FlaskForm):
 
     @classmethod
     def showing(cls, draft: Draft, revision: int) -> PublicationForm:
-        """The form filled from a publication's current fields."""
-        form = cls(formdata=None, data={**draft.form_data(), "revision": str(revision)})
-        return form
+        """The form filled from a publication's current fields (times in UTC: the view
+        shows them in the site's time zone)."""
+        return cls(formdata=None, data={**asdict(draft), "revision": str(revision)})
 
     def draft(self, published_at: datetime | None, figure_id: int | None) -> Draft:
         """What the editor typed, as the service takes it (``published_at`` in UTC)."""

@@ -36,20 +36,23 @@ class Entry:
 
 @dataclass(frozen=True)
 class Feed:
-    """A feed: its stable id, title, addresses and entries."""
+    """A feed: its title, addresses (its own is its stable id) and entries."""
 
-    id: str
     title: str
     self_url: str
     page_url: str
     entries: list[Entry]
-    updated: datetime | None
+
+    @property
+    def updated(self) -> datetime | None:
+        """The newest entry's time."""
+        return max((e.updated for e in self.entries), default=None)
 
     @property
     def etag(self) -> str:
         """Changes whenever an entry is added, changed or removed."""
         seen = "|".join(f"{e.id}@{e.updated.isoformat()}" for e in self.entries)
-        return hashlib.sha256(f"{self.id}|{seen}".encode()).hexdigest()[:32]
+        return hashlib.sha256(f"{self.self_url}|{seen}".encode()).hexdigest()[:32]
 
 
 def _tag(kind: str, created: datetime, number: int) -> str:
@@ -75,10 +78,7 @@ def publications(filters: catalog.Filters, title: str, self_url: str, page_url: 
         for p in page.items
         if p.published_at is not None
     ]
-    return Feed(
-        id=self_url, title=title, self_url=self_url, page_url=page_url,
-        entries=entries, updated=max((e.updated for e in entries), default=None),
-    )  # fmt: skip
+    return Feed(title, self_url, page_url, entries)
 
 
 def comments(publication: Publication | None, title: str, self_url: str, page_url: str) -> Feed:
@@ -109,7 +109,4 @@ def comments(publication: Publication | None, title: str, self_url: str, page_ur
                 categories=[],
             )
         )
-    return Feed(
-        id=self_url, title=title, self_url=self_url, page_url=page_url,
-        entries=entries, updated=max((e.updated for e in entries), default=None),
-    )  # fmt: skip
+    return Feed(title, self_url, page_url, entries)
