@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import views as accounts
     from .comments import views as comments
     from .desk import views as desk
+    from .discovery import fulltext
     from .discovery import views as discovery
     from .extensions import cache, csrf, db, limiter, migrate
     from .mail import delivery
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.engine_options(app)
     db.init_app(app)
     database.init_app(app)
+    fulltext.init_app()
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 
 from .comments import sanitizer
 from .comments.posting import body_hash
+from .discovery import fulltext
 from .extensions import db
 from .models import (
     Comment,
@@ -191,6 +192,7 @@ def generate(
                 for t in rng.sample(topic_ids, rng.choice((1, 2, 3)))
             ],
         )
+        fulltext.reindex(db.session.connection(), [row["id"] for row in batch])
         progress(len(batch))
 
     showcase_total = sum(n for i, n in enumerate(SHOWCASE) if i < publications)

@@ -279,6 +279,21 @@ class TermFrequency(db.Model):
     documents: Mapped[int]
 
 
+class PublicationSearch(db.Model):
+    """A publication's searchable text (discovery/fulltext.py keeps it in step with every
+    change). Indexed by SQLite FTS5 (``publication_fts``) or, on PostgreSQL, by the
+    weighted ``document`` tsvector the database generates from these columns."""
+
+    __tablename__ = "publication_search"
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    dek: Mapped[str] = mapped_column(Text)  # the dek and the summary
+    body: Mapped[str] = mapped_column(Text)  # plain text
+    names: Mapped[str] = mapped_column(Text)  # authors and topics
+
+
 class Pin(db.Model):
     """An editor's choice of related publication, listed before computed ones."""
 

@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 from discussion import create_app
+from discussion.discovery.fulltext import in_models
 from discussion.extensions import db
 from discussion.models import CommentState, Decision
 from tests.conftest import MIGRATIONS
@@ -18,7 +19,8 @@ from tests.conftest import MIGRATIONS
 
 def _differences() -> list:
     with db.engine.connect() as connection:
-        return compare_metadata(MigrationContext.configure(connection), db.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": in_models})
+        return compare_metadata(context, db.metadata)
 
 
 def test_the_migrated_schema_matches_the_models(app: Flask) -> None:

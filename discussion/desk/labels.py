@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, insert, select, update
 
+from ..discovery import fulltext
 from ..extensions import db
 from ..models import (
     Author,
@@ -99,6 +100,7 @@ def merge(kind: str, label_id: int, into_id: int, actor: Moderator) -> Publicati
     db.session.execute(delete(table).where(column == label.id))
     _redirect(kind, label.slug, into.slug)
     db.session.delete(label)
+    fulltext.reindex(db.session.connection(), moved)
     catalog.touch(moved)
     return into
 

@@ -1,10 +1,10 @@
-"""Atom feeds, sitemaps, robots.txt and the favicon."""
+"""Search, Atom feeds, sitemaps, robots.txt and the favicon."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import (
     Blueprint,
@@ -20,7 +20,8 @@ from flask import (
 from ..models import Author, PublicationType, Topic
 from ..publications import catalog
 from ..web import clock, links
-from . import feeds, sitemaps
+from ..web.params import page_arg
+from . import feeds, fulltext, search, sitemaps
 
 bp = Blueprint("discovery", __name__)
 
@@ -38,6 +39,67 @@ def robots() -> Response:
     response = Response("\n".join(lines) + "\n", mimetype="text/plain")
     response.cache_control.public = True
     response.cache_control.max_age = 3600
+    return response
+
+
+SEARCH_SUGGESTIONS = 6  # latest publications offered by an empty or fruitless search
+
+
+def _day(name: str, notes: list[str]) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        notes.append(f"“{value}” is not a date like 2026-11-27, so it was left out.")
+        return None
+
+
+@bp.get("/search")
+def search_page() -> str:
+    """Publications matching a reader's words; never an error for what they typed."""
+    raw = request.args.get("q", "")
+    query = fulltext.parse(raw)
+    notes: list[str] = []
+    if query.shortened:
+        notes.append(
+            f"Only the first {fulltext.MAX_QUERY_LENGTH} characters and "
+            f"{fulltext.MAX_ITEMS} words of a search are used."
+        )
+    type_slug, topic_slug = request.args.get("type") or None, request.args.get("topic") or None
+    filters = catalog.resolve_filters(type_slug, topic_slug)
+    if filters is None:
+        notes.append("That type or topic does not exist, so the search covers them all.")
+        filters = catalog.Filters()
+    narrowing = search.Narrowing(
+        filters,
+        since=_day("from", notes),
+        until=_day("to", notes),
+        newest_first=request.args.get("sort") == "newest",
+    )
+    page = page_arg()
+    if page > search.MAX_PAGE:
+        abort(404)
+    if raw.strip() and not query:
+        notes.append(
+            "Add a word to look for: a search needs at least one word that is not left out."
+        )
+    results = search.search(query, narrowing, page) if query else None
+    if results is not None and page > 1 and not results.results:
+        abort(404)
+    fruitless = results is None or not results.results
+    response = render_template(
+        "discovery/search.html",
+        raw=raw,
+        query=query,
+        narrowing=narrowing,
+        results=results,
+        notes=notes,
+        types=catalog.all_types(),
+        topics=catalog.all_topics(),
+        latest=catalog.latest(SEARCH_SUGGESTIONS) if fruitless else [],
+    )
     return response
 
 

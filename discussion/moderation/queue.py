@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import selectinload
 
+from ..discovery import fulltext
 from ..extensions import cache, db
 from ..models import Comment, CommentState, Publication
 
 QUEUES = ("pending", "reported", "approved", "rejected", "spam", "all")
+_WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 BUSIEST_SECONDS = 60  # how long the busiest-publications menu may be out of date
 
 
@@ -40,17 +43,23 @@ def _filtered(query: QueueQuery, stmt):  # type: ignore[no-untyped-def]
     if query.publication_id is not None:
         stmt = stmt.where(Comment.publication_id == query.publication_id)
     if query.search:
-        pattern = (
-            "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        stmt = stmt.where(
-            or_(
-                Comment.body_text.ilike(pattern, escape="\\"),
-                Comment.name.ilike(pattern, escape="\\"),
-                Comment.email.ilike(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(search_condition(query.search))
     return stmt
+
+
+def search_condition(search: str) -> ColumnElement[bool]:
+    """What a moderator's search finds: comments from an email address (a whole one, by
+    its index; a part, by its start), else the words of comments and names (full text,
+    stemmed, on both databases)."""
+    search = search.strip()
+    if _WHOLE_ADDRESS.fullmatch(search):
+        return Comment.email == search
+    if "@" in search:
+        return Comment.email.startswith(search, autoescape=True)
+    words = fulltext.parse(search)
+    if not words:
+        return false()
+    return fulltext.comments_matching(db.session, words)
 
 
 def _status_filter(status: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,105 @@
+"""A reader's search: public publications matching a query, best first (or newest),
+narrowed by type, topic and dates, a page at a time, each with a highlighted passage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Publication, publication_topics, publication_types
+from ..publications import catalog
+from ..web import clock
+from . import fulltext
+
+PER_PAGE = 10
+MAX_PAGE = 50  # deeper pages cost more and help nobody: narrow the search instead
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What a search is narrowed to, besides its words."""
+
+    filters: catalog.Filters
+    since: date | None = None
+    until: date | None = None
+    newest_first: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.filters.type or self.filters.topic or self.since or self.until)
+
+
+@dataclass(frozen=True)
+class Result:
+    publication: Publication
+    passage: Markup  # the words found in <mark>; empty when only the title matched
+
+
+@dataclass(frozen=True)
+class Results:
+    results: list[Result]
+    page: int
+    has_next: bool
+
+
+def highlighted(passage: str) -> Markup:
+    """A passage from the index, escaped, with the words found marked."""
+    return Markup(
+        str(escape(passage))
+        .replace(fulltext.MARK_START, "<mark>")
+        .replace(fulltext.MARK_END, "</mark>")
+    )
+
+
+def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
+    """One page of results (``PER_PAGE``) for a query that has words to look for."""
+    now = clock.now()
+    matches = fulltext.ranked_publications(db.session, query)
+    stmt = (
+        select(Publication)
+        .join(matches, matches.c.id == Publication.id)
+        .where(catalog.public(now))
+        .options(*catalog.CARD_LOADING)
+    )
+    if narrowing.filters.type is not None:
+        stmt = stmt.where(
+            Publication.id.in_(
+                select(publication_types.c.publication_id).where(
+                    publication_types.c.type_id == narrowing.filters.type.id
+                )
+            )
+        )
+    if narrowing.filters.topic is not None:
+        stmt = stmt.where(
+            Publication.id.in_(
+                select(publication_topics.c.publication_id).where(
+                    publication_topics.c.topic_id == narrowing.filters.topic.id
+                )
+            )
+        )
+    if narrowing.since is not None:
+        stmt = stmt.where(Publication.published_at >= clock.start_of_day(narrowing.since))
+    if narrowing.until is not None:
+        end = clock.start_of_day(narrowing.until + timedelta(days=1))
+        stmt = stmt.where(Publication.published_at < end)
+    order = () if narrowing.newest_first else (matches.c.score.desc(),)
+    stmt = stmt.order_by(*order, *catalog.NEWEST_FIRST)
+    found = list(
+        db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).unique()
+    )
+    shown = found[:PER_PAGE]
+    passages = fulltext.snippets(db.session, query, [p.id for p in shown])
+    results = [
+        Result(
+            p,
+            highlighted(passages[p.id])
+            if fulltext.MARK_START in passages.get(p.id, "")
+            else Markup(""),
+        )
+        for p in shown
+    ]
+    return Results(results, page, len(found) > PER_PAGE)

@@ -1,0 +1,258 @@
+"""Search: stemming, phrases, ranking, filters, snippets, pages, hostile queries, help when
+nothing is found, the index following every change, and the queue's full-text search.
+
+Each test runs on SQLite (FTS5) and PostgreSQL (tsvector): the same expectations on both
+are what "the same queries give the same top results" means here."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from discussion.desk import editing
+from discussion.desk.labels import merge, rename
+from discussion.discovery import fulltext
+from discussion.extensions import db
+from discussion.models import CommentState, Moderator, Publication, PublicationState, Topic
+from tests.helpers import login, make_comment, make_publication
+
+
+def titles(client: FlaskClient, **args: str) -> list[str]:
+    response = client.get("/search", query_string=args)
+    assert response.status_code == 200
+    return re.findall(
+        r'class="search-result__title"><a href="[^"]+">([^<]+)</a>', response.get_data(as_text=True)
+    )
+
+
+def test_words_are_stemmed_and_every_word_must_match(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Talks resume", body=["The negotiations resumed in Doha."])
+    make_publication(title="Aid arrives", body=["Convoys negotiate the mountain roads."])
+    make_publication(title="Elections", body=["Turnout was high."])
+    assert sorted(titles(client, q="negotiate")) == ["Aid arrives", "Talks resume"]
+    assert titles(client, q="negotiations Doha") == ["Talks resume"]
+    assert titles(client, q="NEGOTIATING") != []  # any case
+
+
+def test_title_ranks_above_dek_above_body(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="In the body", dek="Nothing here.", body=["Ceasefire holds."])
+    make_publication(title="Ceasefire in the title", dek="Nothing here.", body=["No."])
+    make_publication(title="In the dek", dek="A ceasefire, at last.", body=["No."])
+    assert titles(client, q="ceasefire") == ["Ceasefire in the title", "In the dek", "In the body"]
+
+
+def test_quoted_phrases_or_and_left_out_words(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="One", body=["The peace process stalled."])
+    make_publication(title="Two", body=["A process for lasting peace."])
+    make_publication(title="Three", body=["Sanctions on exports."])
+    assert titles(client, q='"peace process"') == ["One"]
+    assert sorted(titles(client, q="peace")) == ["One", "Two"]
+    assert sorted(titles(client, q="stalled OR sanctions")) == ["One", "Three"]
+    assert titles(client, q="peace -lasting") == ["One"]
+
+
+def test_authors_and_topics_are_searched(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="By her", authors=[{"name": "Viola Gienger"}])
+    make_publication(title="On it", topics=["Violent Extremism"])
+    assert titles(client, q="gienger") == ["By her"]
+    assert titles(client, q="extremism") == ["On it"]
+
+
+def test_only_public_publications_are_found(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Seen", body=["Mediation works."])
+    hidden = make_publication(title="Unpublished", body=["Mediation fails."])
+    hidden.state = PublicationState.UNPUBLISHED
+    later = make_publication(title="Scheduled", body=["Mediation later."])
+    later.published_at = datetime(2999, 1, 1, tzinfo=UTC)
+    db.session.commit()
+    assert titles(client, q="mediation") == ["Seen"]
+
+
+def test_filters_by_type_topic_and_dates_and_newest_first(app: Flask, client: FlaskClient) -> None:
+    make_publication(
+        title="Old analysis", types=["Analysis"], topics=["Iran"], published="2020-05-01"
+    )
+    make_publication(
+        title="New analysis", types=["Analysis"], topics=["Iraq"], published="2024-05-01"
+    )
+    make_publication(title="New report", types=["Report"], topics=["Iran"], published="2024-06-01")
+    for p in ("Old analysis", "New analysis", "New report"):
+        db.session.scalar(db.select(Publication).filter_by(title=p)).body_html += "<p>drones</p>"
+    db.session.commit()
+    assert sorted(titles(client, q="drones", type="analysis")) == ["New analysis", "Old analysis"]
+    assert sorted(titles(client, q="drones", topic="iran")) == ["New report", "Old analysis"]
+    assert sorted(titles(client, q="drones", **{"from": "2024-01-01"})) == [
+        "New analysis",
+        "New report",
+    ]
+    assert titles(client, q="drones", to="2021-12-31") == ["Old analysis"]
+    assert titles(client, q="drones", sort="newest") == [
+        "New report",
+        "New analysis",
+        "Old analysis",
+    ]
+
+
+def test_passages_mark_the_words_found_and_escape_the_rest(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Markup", body=["Write <b>bold</b> & the word sanctions."])
+    page = client.get("/search?q=sanction").get_data(as_text=True)
+    passage = re.search(r'search-result__passage">(.*?)</p>', page, re.S).group(1)
+    assert "<mark>sanctions</mark>" in passage
+    assert "bold" in passage and "&amp;" in passage and "<b>" not in passage
+
+
+def test_results_come_a_page_at_a_time_with_rel_next(app: Flask, client: FlaskClient) -> None:
+    for n in range(12):
+        make_publication(
+            title=f"Water {n}", body=["Water rights."], published=f"2024-01-{n + 1:02d}"
+        )
+    first = client.get("/search?q=water&sort=newest").get_data(as_text=True)
+    assert len(re.findall(r'class="search-result"', first)) == 10
+    assert '<link rel="next" href="/search?page=2&amp;q=water&amp;sort=newest">' in first
+    assert '<meta name="robots" content="noindex">' in first
+    second = titles(client, q="water", sort="newest", page="2")
+    assert second == ["Water 1", "Water 0"]
+    assert client.get("/search?q=water&page=3").status_code == 404
+    assert client.get("/search?q=water&page=x").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "NEAR(a b)",
+        '"',
+        '"unbalanced quote',
+        "*",
+        "-",
+        "- OR",
+        "OR",
+        "a OR",
+        "AND NOT",
+        "col:umn",
+        "^start",
+        "\x00",
+        "x\x00y",
+        "{title}: x",
+        "é" * 300,
+        "w " * 5000,
+        "x" * 10_000,
+        "'; DROP TABLE publications; --",
+        "%_\\",
+    ],
+)
+def test_hostile_queries_give_results_or_help(app: Flask, client: FlaskClient, query: str) -> None:
+    make_publication(title="Anything", body=["Near the start of the column."])
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "search-results" in page or "Browse by topic" in page
+
+
+def test_a_long_query_says_what_was_read(app: Flask, client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"q": "peace " * 50}).get_data(as_text=True)
+    assert "Only the first 256 characters and 12 words" in page
+
+
+def test_an_empty_search_offers_topics_and_the_latest(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Latest one", topics=["Iran"])
+    page = client.get("/search").get_data(as_text=True)
+    assert 'href="/topics/iran"' in page and "Latest one" in page
+    assert "No publications match" not in page
+
+
+def test_no_results_suggest_what_to_try(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Only one", types=["Analysis"], topics=["Iran"], body=["Peace talks."])
+    page = client.get('/search?q="talks+peace"+nothing&type=analysis').get_data(as_text=True)
+    assert "No publications match" in page
+    assert 'href="/search?q=%22talks+peace%22+nothing"' in page  # without the filters
+    assert "without the quotes: talks peace nothing" in page
+    assert "any of the words: &#34;talks peace&#34; OR nothing" in page
+    assert 'href="/topics/iran"' in page and "Only one" in page  # topics, the latest
+
+
+def test_only_left_out_words_ask_for_a_word(app: Flask, client: FlaskClient) -> None:
+    page = client.get("/search?q=-war").get_data(as_text=True)
+    assert "Add a word to look for" in page
+
+
+def test_unknown_filters_and_dates_are_explained_not_errors(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_publication(title="Found", body=["Refugees."])
+    response = client.get("/search?q=refugees&topic=nothing&from=yesterday")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "That type or topic does not exist" in page and "not a date like" in page
+    assert "Found" in page
+
+
+def test_every_page_has_a_search_box_that_works_without_javascript(
+    app: Flask, client: FlaskClient
+) -> None:
+    page = client.get("/").get_data(as_text=True)
+    form = re.search(
+        r'<form class="site-search" method="get" action="/search".*?</form>', page, re.S
+    )
+    assert form and 'name="q"' in form.group(0) and 'type="submit"' in form.group(0)
+    assert "Disallow: /search" in client.get("/robots.txt").get_data(as_text=True)
+
+
+def test_an_editors_save_is_searchable_in_the_same_transaction(
+    app: Flask, editor: Moderator
+) -> None:
+    publication = make_publication(title="Draft story", body=["Nothing yet."])
+    draft = editing.Draft.of(publication)
+    changed = editing.Draft(**{**draft.__dict__, "body": "The flotilla sailed at dawn."})
+    editing.save(
+        publication,
+        changed,
+        editing.Action.PUBLISH,
+        editor,
+        now=publication.published_at,
+        started_from=publication.revision,
+    )
+    found = db.session.execute(
+        db.select(db.literal_column("id")).select_from(
+            fulltext.ranked_publications(db.session, fulltext.parse("flotilla"))
+        )
+    ).scalars()
+    assert list(found) == [publication.id]  # before the commit, in the save's transaction
+    db.session.rollback()
+    again = fulltext.ranked_publications(db.session, fulltext.parse("flotilla"))
+    assert db.session.execute(db.select(db.func.count()).select_from(again)).scalar() == 0
+
+
+def test_renamed_and_merged_topics_are_searched_by_their_new_names(
+    app: Flask, client: FlaskClient, admin: Moderator
+) -> None:
+    make_publication(title="On the Gulf", topics=["Gulf States"])
+    make_publication(title="On Yemen", topics=["Yemen"])
+    topic = db.session.scalar(db.select(Topic).filter_by(name="Gulf States"))
+    rename("topic", topic.id, "Arabian Peninsula", admin)
+    db.session.commit()
+    assert titles(client, q="peninsula") == ["On the Gulf"]
+    assert titles(client, q="gulf") == ["On the Gulf"]  # still in the title
+    yemen = db.session.scalar(db.select(Topic).filter_by(name="Yemen"))
+    merge("topic", yemen.id, topic.id, admin)
+    db.session.commit()
+    assert sorted(titles(client, q="peninsula")) == ["On Yemen", "On the Gulf"]
+
+
+def test_the_queue_search_is_full_text(
+    app: Flask, client: FlaskClient, moderator: Moderator
+) -> None:
+    login(client, "mod")
+    publication = make_publication()
+    a = make_comment(publication, state=CommentState.PENDING, body="The negotiations failed.")
+    b = make_comment(publication, state=CommentState.PENDING, body="Nothing", name="Diplomat")
+    make_comment(publication, state=CommentState.PENDING, body="Elections", email="x@example.org")
+    page = lambda q: client.get("/moderation/", query_string={"q": q}).get_data(as_text=True)  # noqa: E731
+    ids = lambda q: [int(i) for i in re.findall(r'id="comment-(\d+)"', page(q))]  # noqa: E731
+    assert ids("negotiate") == [a.id]  # stemmed: "negotiations"
+    assert ids("diplomats") == [b.id]  # names are searched
+    assert len(ids("x@example.org")) == 1 and len(ids("x@exa")) == 1
+    assert ids('NEAR("') == [] and ids("-") == []
