@@ -10,13 +10,15 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from . import demo
 from .accounts import staff
 from .comments import posting, privacy
+from .discovery import fulltext
 from .extensions import db
 from .mail import worker
-from .models import Role
+from .models import Publication, Role
 from .publications import catalog, content, related, seeds
 from .web import links
 
@@ -53,10 +55,11 @@ def rerender_command() -> None:
 
 @click.command("refresh-related")
 def refresh_related_command() -> None:
-    """Recompute every publication's related list."""
+    """Recompute every publication's related list, term index and search document."""
     count = related.refresh_all()
+    fulltext.reindex(db.session.connection(), db.session.scalars(select(Publication.id)))
     db.session.commit()
-    click.echo(f"Related lists recomputed: {count}.")
+    click.echo(f"Related lists recomputed: {count}; search documents rewritten.")
 
 
 @click.command("create-moderator")

@@ -102,6 +102,9 @@ PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
 # header of the request that caused the mail. Required for mail outside debug/testing
 # (the quickstart sets it to the address it serves).
 SITE_URL: str | None = None  # e.g. "https://news.example.org"
+# The host names requests may carry (Flask refuses any other Host with a 400). Production
+# lists the site's own, e.g. FLASK_TRUSTED_HOSTS='["news.example.org"]'; None accepts any.
+TRUSTED_HOSTS: list[str] | None = None
 
 # Mail (Flask-Mailman). With no MAIL_SERVER, mails are written as .eml files under
 # MAIL_FILE_PATH (default instance/mail/). FLASK_MAIL_SERVER=… and so on work.

@@ -62,18 +62,21 @@ COMMENT_STATE = db.Enum(
     CommentState, name="comment_state", values_callable=lambda e: [m.value for m in e]
 )
 
+# Each label's publications are read from an index alone (a filtered listing reads no row).
 publication_types = Table(
     "publication_types",
     db.metadata,
     Column("publication_id", ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True),
-    Column("type_id", ForeignKey("types.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("type_id", ForeignKey("types.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_publication_types_type_publication", "type_id", "publication_id"),
 )
 
 publication_topics = Table(
     "publication_topics",
     db.metadata,
     Column("publication_id", ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_publication_topics_topic_publication", "topic_id", "publication_id"),
 )
 
 

@@ -256,3 +256,23 @@ def test_the_queue_search_is_full_text(
     assert ids("diplomats") == [b.id]  # names are searched
     assert len(ids("x@example.org")) == 1 and len(ids("x@exa")) == 1
     assert ids('NEAR("') == [] and ids("-") == []
+
+
+def test_words_too_common_are_left_out_and_said(app: Flask, client: FlaskClient) -> None:
+    make_publication(title="Mediation", body=["The mediators met."])
+    page = client.get("/search?q=the+mediators").get_data(as_text=True)
+    assert "Words too common to look for were left out: “the”." in page
+    assert "Mediation" in titles(client, q="the mediators")
+    assert "Add a word to look for" in client.get("/search?q=the+of").get_data(as_text=True)
+
+
+def test_a_word_found_everywhere_ranks_only_the_newest_matches(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "RANKED_AT_MOST", 3)
+    oldest = make_publication(title="Refugees", body=["On refugees."], published="2020-01-01")
+    for n in range(4):
+        make_publication(title=f"Later {n}", body=["Refugees again."], published="2024-01-01")
+    found = titles(client, q="refugees")
+    assert len(found) == 3 and oldest.title not in found
+    assert titles(client, q="refugees", to="2020-12-31") == ["Refugees"]  # filters come first

@@ -48,6 +48,17 @@ def test_every_response_carries_the_security_headers(seeded: Flask, client: Flas
         assert "camera=()" in headers["Permissions-Policy"]
 
 
+@pytest.mark.config(TRUSTED_HOSTS=["news.example.org"], SITE_URL="https://news.example.org")
+def test_a_forged_host_is_refused_when_the_hosts_are_listed(
+    seeded: Flask, client: FlaskClient
+) -> None:
+    assert client.get("/", headers={"Host": "news.example.org"}).status_code == 200
+    forged = client.get(f"/publications/{USIP}", headers={"Host": "evil.example"})
+    assert forged.status_code == 400
+    assert "evil.example" not in forged.get_data(as_text=True)
+    assert "Traceback" not in forged.get_data(as_text=True)
+
+
 def test_templates_have_no_inline_scripts_or_styles() -> None:
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text()

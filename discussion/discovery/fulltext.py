@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -21,14 +21,19 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    String,
     Subquery,
     bindparam,
+    column,
     delete,
     event,
+    func,
     insert,
     inspect,
+    literal,
+    literal_column,
     select,
-    text,
+    table,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -48,8 +53,24 @@ MAX_ITEMS = 12  # words or phrases of a query that are read
 # Title above dek above author and topic names above body (SQLite bm25 column weights,
 # and PostgreSQL's ts_rank weights for D, C, B, A).
 FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)  # title, dek, body, names — in the FTS5 column order
-TS_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+TS_WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
+RANKED_AT_MOST = 2000  # matches ranked per search: the newest (see ranked_publications)
+ENGLISH = literal_column("'english'::regconfig")
 
+# Words too common to look for: the Snowball English stop words, which PostgreSQL's
+# 'english' configuration leaves out, left out of queries on SQLite too.
+STOP_WORDS = frozenset(
+    """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing a an the and but if or because as until while of at by for
+    with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how
+    all any both each few more most other some such no nor not only own same so than too
+    very s t can will just don should now
+    """.split()  # noqa: SIM905 (the list as PostgreSQL ships it)
+)
 _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -80,6 +101,7 @@ class Query:
     groups: tuple[tuple[Item, ...], ...] = ()
     excluded: tuple[Item, ...] = ()
     shortened: bool = False  # the reader typed more than is read
+    common: tuple[str, ...] = ()  # words left out as too common (STOP_WORDS)
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -119,6 +141,7 @@ def parse(raw: str) -> Query:
     raw = raw[:MAX_QUERY_LENGTH]
     groups: list[list[Item]] = []
     excluded: list[Item] = []
+    common: list[str] = []
     joining = False
     count = 0
     for match in _ITEM.finditer(raw):
@@ -133,6 +156,10 @@ def parse(raw: str) -> Query:
         if count > MAX_ITEMS:
             shortened = True
             break
+        if len(words) == 1 and words[0] in STOP_WORDS:
+            common.append(words[0])
+            joining = False
+            continue
         item = Item(words)
         if negated and not joining:
             excluded.append(item)
@@ -145,6 +172,7 @@ def parse(raw: str) -> Query:
         groups=tuple(tuple(dict.fromkeys(g)) for g in groups),
         excluded=tuple(dict.fromkeys(excluded)),
         shortened=shortened,
+        common=tuple(dict.fromkeys(common)),
     )
 
 
@@ -163,29 +191,27 @@ def fts5_expression(query: Query) -> str:
     return positive
 
 
-def ts_query(query: Query) -> tuple[str, dict[str, str]]:
-    """The query as a PostgreSQL tsquery expression over bound words (never parsed as
-    tsquery syntax), and its parameters."""
-    params: dict[str, str] = {}
+def ts_query(query: Query) -> ColumnElement:
+    """The query as a PostgreSQL tsquery built from bound words (never parsed as tsquery
+    syntax)."""
 
-    def one(item: Item) -> str:
-        name = f"w{len(params)}"
-        params[name] = item.text
-        function = "phraseto_tsquery" if len(item.words) > 1 else "plainto_tsquery"
-        return f"{function}('english', :{name})"
+    def one(item: Item) -> ColumnElement:
+        function = func.phraseto_tsquery if len(item.words) > 1 else func.plainto_tsquery
+        return function(ENGLISH, bindparam(None, item.text, type_=String))
 
-    def either(items: Iterable[Item]) -> str:
-        result = ""
-        for item in items:
-            result = f"tsquery_or({result}, {one(item)})" if result else one(item)
+    def either(items: Iterable[Item]) -> ColumnElement:
+        items = list(items)
+        result = one(items[0])
+        for item in items[1:]:
+            result = func.tsquery_or(result, one(item))
         return result
 
-    result = ""
-    for group in query.groups:
-        result = f"tsquery_and({result}, {either(group)})" if result else either(group)
+    result = either(query.groups[0])
+    for group in query.groups[1:]:
+        result = func.tsquery_and(result, either(group))
     if query.excluded:
-        result = f"tsquery_and({result}, tsquery_not({either(query.excluded)}))"
-    return result, params
+        result = func.tsquery_and(result, func.tsquery_not(either(query.excluded)))
+    return result
 
 
 # --- matching ----------------------------------------------------------------
@@ -195,22 +221,40 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def ranked_publications(session: Session, query: Query) -> Subquery:
-    """The publications matching ``query`` as a subquery of ``id`` and ``score`` (higher
-    is better), public or not: callers add the reader's conditions."""
+def ranked_publications(
+    session: Session, query: Query, where: Sequence[ColumnElement[bool]] = ()
+) -> Subquery:
+    """The publications matching ``query`` and the conditions ``where`` (on
+    :class:`Publication`), as a subquery of ``id`` and ``score`` (higher is better).
+
+    Only the newest ``RANKED_AT_MOST`` matches are ranked, so that a word found in most
+    publications costs no more than a rarer one: the newest publications first, as a
+    newsroom's readers expect."""
     if _postgresql(session):
-        tsquery, params = ts_query(query)
-        statement = text(
-            f"SELECT publication_id AS id, ts_rank('{TS_WEIGHTS}', document, q) AS score "
-            f"FROM publication_search, {tsquery} AS q WHERE document @@ q"
-        ).bindparams(**params)
-    else:
-        weights = ", ".join(map(str, FTS_WEIGHTS))
-        statement = text(
-            f"SELECT rowid AS id, -bm25(publication_fts, {weights}) AS score "
-            "FROM publication_fts WHERE publication_fts MATCH :expression"
-        ).bindparams(expression=fts5_expression(query))
-    return statement.columns(id=Integer, score=Float).subquery("matches")
+        search = PublicationSearch.__table__
+        document = literal_column("publication_search.document")
+        tsquery = ts_query(query)
+        candidates = (
+            select(search.c.publication_id.label("id"), document.label("document"))
+            .join(Publication, Publication.id == search.c.publication_id)
+            .where(document.op("@@")(tsquery), *where)
+            .order_by(search.c.publication_id.desc())
+            .limit(RANKED_AT_MOST)
+            .subquery("candidates")
+        )
+        score = func.ts_rank(TS_WEIGHTS, candidates.c.document, tsquery)
+        return select(candidates.c.id, score.label("score")).subquery("matches")
+    fts = table("publication_fts", column("rowid", Integer))
+    index = literal_column("publication_fts")
+    score = -func.bm25(index, *(literal(w, Float) for w in FTS_WEIGHTS))
+    return (
+        select(fts.c.rowid.label("id"), score.label("score"))
+        .join(Publication, Publication.id == fts.c.rowid)
+        .where(index.op("MATCH")(fts5_expression(query)), *where)
+        .order_by(fts.c.rowid.desc())
+        .limit(RANKED_AT_MOST)
+        .subquery("matches")
+    )
 
 
 def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
@@ -219,26 +263,28 @@ def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     if _postgresql(session):
-        tsquery, params = ts_query(query)
+        search = PublicationSearch.__table__
         options = (
             f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
             "MaxFragments=2, FragmentDelimiter=…"
         )
-        rows = session.execute(
-            text(
-                "SELECT publication_id, ts_headline('english', dek || ' ' || body, q, :options) "
-                f"FROM publication_search, {tsquery} AS q "
-                "WHERE publication_id IN :ids"
-            ).bindparams(bindparam("ids", expanding=True), options=options, ids=ids, **params)
+        passage = func.ts_headline(
+            ENGLISH, search.c.dek + " " + search.c.body, ts_query(query), options
         )
-        return {id_: passage for id_, passage in rows}
+        rows = session.execute(
+            select(search.c.publication_id, passage).where(search.c.publication_id.in_(ids))
+        )
+        return {id_: text_ for id_, text_ in rows}
+    fts = table("publication_fts", column("rowid", Integer))
+    index = literal_column("publication_fts")
+
+    def passage(column_number: int) -> ColumnElement:
+        return func.snippet(index, column_number, MARK_START, MARK_END, "…", 24)
+
     rows = session.execute(
-        text(
-            "SELECT rowid, "
-            f"snippet(publication_fts, 2, '{MARK_START}', '{MARK_END}', '…', 24), "
-            f"snippet(publication_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) "
-            "FROM publication_fts WHERE publication_fts MATCH :expression AND rowid IN :ids"
-        ).bindparams(bindparam("ids", expanding=True), expression=fts5_expression(query), ids=ids)
+        select(fts.c.rowid, passage(2), passage(1)).where(
+            index.op("MATCH")(fts5_expression(query)), fts.c.rowid.in_(ids)
+        )
     )
     return {
         id_: body if MARK_START in body or MARK_START not in dek else dek for id_, body, dek in rows
@@ -248,12 +294,12 @@ def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
 def comments_matching(session: Session, query: Query) -> ColumnElement[bool]:
     """A condition on comments: their text or name matches ``query``."""
     if _postgresql(session):
-        tsquery, params = ts_query(query)
-        return text(f"{PG_COMMENT_DOCUMENT} @@ {tsquery}").bindparams(**params)  # type: ignore[return-value]
-    found = text("SELECT rowid FROM comment_fts WHERE comment_fts MATCH :expression").bindparams(
-        expression=fts5_expression(query)
+        return literal_column(PG_COMMENT_DOCUMENT).op("@@")(ts_query(query))
+    fts = table("comment_fts", column("rowid", Integer))
+    found = select(fts.c.rowid).where(
+        literal_column("comment_fts").op("MATCH")(fts5_expression(query))
     )
-    return Comment.id.in_(found.columns(rowid=Integer))
+    return Comment.id.in_(found)
 
 
 # --- the index ---------------------------------------------------------------

@@ -57,16 +57,9 @@ def highlighted(passage: str) -> Markup:
 
 def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
     """One page of results (``PER_PAGE``) for a query that has words to look for."""
-    now = clock.now()
-    matches = fulltext.ranked_publications(db.session, query)
-    stmt = (
-        select(Publication)
-        .join(matches, matches.c.id == Publication.id)
-        .where(catalog.public(now))
-        .options(*catalog.CARD_LOADING)
-    )
+    where = [catalog.public(clock.now())]
     if narrowing.filters.type is not None:
-        stmt = stmt.where(
+        where.append(
             Publication.id.in_(
                 select(publication_types.c.publication_id).where(
                     publication_types.c.type_id == narrowing.filters.type.id
@@ -74,7 +67,7 @@ def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
             )
         )
     if narrowing.filters.topic is not None:
-        stmt = stmt.where(
+        where.append(
             Publication.id.in_(
                 select(publication_topics.c.publication_id).where(
                     publication_topics.c.topic_id == narrowing.filters.topic.id
@@ -82,15 +75,19 @@ def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
             )
         )
     if narrowing.since is not None:
-        stmt = stmt.where(Publication.published_at >= clock.start_of_day(narrowing.since))
+        where.append(Publication.published_at >= clock.start_of_day(narrowing.since))
     if narrowing.until is not None:
         end = clock.start_of_day(narrowing.until + timedelta(days=1))
-        stmt = stmt.where(Publication.published_at < end)
+        where.append(Publication.published_at < end)
+    matches = fulltext.ranked_publications(db.session, query, where)
     order = () if narrowing.newest_first else (matches.c.score.desc(),)
-    stmt = stmt.order_by(*order, *catalog.NEWEST_FIRST)
-    found = list(
-        db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).unique()
+    stmt = (
+        select(Publication)
+        .join(matches, matches.c.id == Publication.id)
+        .options(*catalog.CARD_LOADING)
+        .order_by(*order, *catalog.NEWEST_FIRST)
     )
+    found = list(db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
     shown = found[:PER_PAGE]
     passages = fulltext.snippets(db.session, query, [p.id for p in shown])
     results = [

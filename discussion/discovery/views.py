@@ -81,6 +81,9 @@ def search_page() -> str:
     page = page_arg()
     if page > search.MAX_PAGE:
         abort(404)
+    if query.common:
+        words = ", ".join(f"“{w}”" for w in query.common)
+        notes.append(f"Words too common to look for were left out: {words}.")
     if raw.strip() and not query:
         notes.append(
             "Add a word to look for: a search needs at least one word that is not left out."

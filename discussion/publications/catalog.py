@@ -261,15 +261,17 @@ def index_page(filters: Filters, page: int, per_page: int) -> Page:
         return stmt
 
     now = clock.now()
-    ids = narrowed(select(Publication.id).where(public(now))).subquery()
-    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    items = db.session.scalars(
-        narrowed(select(Publication).options(*CARD_LOADING).where(public(now)))
-        .order_by(*NEWEST_FIRST)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    visible = narrowed(select(Publication.id).where(public(now)))
+    total = db.session.scalar(select(func.count()).select_from(visible.subquery())) or 0
+    # The page's ids first (from indexes), then only those rows.
+    ids = db.session.scalars(
+        visible.order_by(*NEWEST_FIRST).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return Page(list(items), page, per_page, total)
+    items = db.session.scalars(
+        select(Publication).options(*CARD_LOADING).where(Publication.id.in_(ids))
+    ).all()
+    order = {id_: n for n, id_ in enumerate(ids)}
+    return Page(sorted(items, key=lambda p: order[p.id]), page, per_page, total)
 
 
 def all_types() -> list[PublicationType]:

@@ -36,7 +36,12 @@ bp = Blueprint("publications", __name__)
 def front() -> Response:
     latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
     counts = thread.approved_counts(p.id for p in latest)
-    return _listing(render_template("publications/front.html", publications=latest, counts=counts))
+    discussed = catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN)
+    return _listing(
+        render_template(
+            "publications/front.html", publications=latest, counts=counts, discussed=discussed
+        )
+    )
 
 
 MOST_DISCUSSED_SHOWN = 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.wrappers import Response
 
 from ..extensions import db
@@ -35,6 +35,12 @@ def render_error(error: HTTPException) -> Response:
     return response
 
 
+def untrusted_host(error: SecurityError) -> Response:
+    """A Host outside ``TRUSTED_HOSTS``: no page of the site (whose links would need that
+    host), only a plain refusal."""
+    return Response(MESSAGES[400] + "\n", status=400, mimetype="text/plain")
+
+
 def internal_error(error: InternalServerError) -> Response:
     db.session.rollback()
     return render_error(error)
@@ -45,4 +51,5 @@ def init_app(app: Flask) -> None:
     for code in MESSAGES:
         if code != 500:
             app.register_error_handler(code, render_error)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(InternalServerError, internal_error)

@@ -109,6 +109,10 @@ VISITS = [
         "publications-filtered", False, _goto("/publications/?type=analysis&topic=global-policy")
     ),
     Visit("article", False, _goto(support.USIP)),
+    Visit("search", False, _goto("/search?q=iran&sort=newest")),
+    Visit("search-empty", False, _goto("/search")),
+    Visit("search-nothing", False, _goto('/search?q="no+such"+words&type=analysis')),
+    Visit("topic", False, _goto("/topics/global-policy")),
     Visit("article-form-errors", False, _bad_comment),
     Visit("report", False, _report_form),
     Visit("status", False, _status),

@@ -19,7 +19,8 @@ JS = pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
 def test_reader_finds_the_article_reads_it_and_comments(js: bool, new_page: NewPage) -> None:
     page = new_page(js=js)
     page.goto("/")
-    page.get_by_role("link", name=support.USIP_TITLE).click()
+    card = page.get_by_role("article", name=support.USIP_TITLE)  # not "Most discussed"
+    card.get_by_role("link", name=support.USIP_TITLE).click()
     expect(page).to_have_url(re.compile(re.escape(support.USIP) + "$"))
     expect(page).to_have_title(re.compile("^" + re.escape(support.USIP_TITLE)))
     expect(page.get_by_role("heading", level=1)).to_have_text(support.USIP_TITLE)
@@ -181,3 +182,18 @@ def test_topic_tag_on_the_article_leads_to_the_filtered_list(new_page: NewPage) 
     expect(page.get_by_role("status")).to_have_text("5 publications on “Global Policy”")
     expect(page.get_by_label("Topic", exact=True)).to_have_value("global-policy")
     expect(page.get_by_role("link", name=support.USIP_TITLE)).to_be_visible()
+
+
+@JS
+def test_reader_searches_from_the_header(js: bool, new_page: NewPage) -> None:
+    page = new_page(js=js)
+    page.goto("/")
+    search = page.get_by_role("search", name="Site")
+    search.get_by_role("searchbox", name="Search publications").fill("Khamenei tweets")
+    search.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/search\?q=Khamenei\+tweets$"))
+    results = page.get_by_role("list").filter(has=page.locator(".search-result"))
+    expect(results.get_by_role("link", name=support.USIP_TITLE)).to_be_visible()
+    expect(page.locator(".search-result mark").first).to_be_visible()
+    results.get_by_role("link", name=support.USIP_TITLE).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(support.USIP_TITLE)

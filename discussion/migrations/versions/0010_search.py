@@ -42,6 +42,33 @@ PG_DOCUMENT = (
 PG_COMMENT_DOCUMENT = "to_tsvector('english', body_text || ' ' || name)"
 
 
+PUBLICATION_COLUMNS = (
+    "id",
+    "state",
+    "published_at",
+    "slug",
+    "title",
+    "dek",
+    "summary",
+    "partner",
+    "source_note",
+    "image_file",
+    "image_alt",
+    "image_caption",
+    "invitation",
+    "comments_open",
+    "premoderation",
+    "cache_version",
+    "updated_at",
+    "figure_id",
+    "corrected_at",
+    "correction",
+    "revision",
+    "body_source",
+    "body_html",
+)
+
+
 def _plain(markup: str | None) -> str:
     return _CONTROL.sub(" ", html.unescape(_TAG.sub(" ", markup or "")))
 
@@ -119,6 +146,24 @@ def upgrade():
         )
         op.execute("INSERT INTO comment_fts(comment_fts) VALUES ('rebuild')")
     _index_publications(bind)
+    # Filtered listings: read labels' publications and who may see them from indexes alone.
+    op.drop_index("ix_publication_types_type_id", table_name="publication_types")
+    op.create_index(
+        "ix_publication_types_type_publication", "publication_types", ["type_id", "publication_id"]
+    )
+    op.drop_index("ix_publication_topics_topic_id", table_name="publication_topics")
+    op.create_index(
+        "ix_publication_topics_topic_publication",
+        "publication_topics",
+        ["topic_id", "publication_id"],
+    )
+    if bind.dialect.name == "sqlite":
+        # SQLite reads a row's columns in order, through overflow pages past a long body:
+        # who may see a publication is read first, the bodies last.
+        with op.batch_alter_table(
+            "publications", recreate="always", partial_reordering=[PUBLICATION_COLUMNS]
+        ):
+            pass
 
 
 def _index_publications(bind):
@@ -159,6 +204,10 @@ def _index_publications(bind):
 
 
 def downgrade():
+    op.drop_index("ix_publication_topics_topic_publication", table_name="publication_topics")
+    op.create_index("ix_publication_topics_topic_id", "publication_topics", ["topic_id"])
+    op.drop_index("ix_publication_types_type_publication", table_name="publication_types")
+    op.create_index("ix_publication_types_type_id", "publication_types", ["type_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_comments_fulltext")
     else:

@@ -1,0 +1,235 @@
+"""Search and listing server times at scale: ``/search`` at 100,000 publications and the
+filtered publications index at 10,000, each request built through Flask in-process (the
+whole view: parsing, queries, passages, template), one at a time.
+
+    .venv/bin/python bench/search.py                                   # SQLite
+    .venv/bin/python bench/search.py --database postgresql             # PostgreSQL
+    .venv/bin/python bench/search.py --publications 10000 --what index # the index figure
+
+The collection is synthetic but shaped like text: words drawn by a Zipf law (exponent
+1.07) from a vocabulary of the seed documents' own words followed by 30,000 made-up ones,
+a title of 8 words, a dek of 25 and a body of 300. Queries, in equal numbers: one word of
+middling frequency (found in 0.1-5 % of publications), two such words, a two-word phrase
+taken from a publication (not two stop words), a word with a type filter, and one of the
+20 commonest words that are not stop words (found in most publications: the worst case).
+Prints p50, p90, p99 and max per kind and
+over all. The database is built fresh (SQLite in a temporary folder; PostgreSQL:
+database ``discussion_search_bench`` on 127.0.0.1:5432, dropped and created).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/discussion_search_bench"
+TYPES = ["Analysis", "Report", "Question and Answer", "Fact Sheet", "Event"]
+TOPICS = ["Iran", "Iraq", "Afghanistan", "Mediation", "Gender", "Youth", "Economics"]
+
+
+def database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'search.sqlite3'}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS discussion_search_bench"))
+        connection.execute(text("CREATE DATABASE discussion_search_bench"))
+    admin.dispose()
+    return PG_BENCH
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    seed = json.loads((ROOT / "discussion" / "data" / "seed.json").read_text())
+    words = Counter(
+        w.lower()
+        for p in seed["publications"]
+        for w in re.findall(r"[A-Za-z]{3,}", " ".join(p.get("body") or []))
+    )
+    real = [w for w, _ in words.most_common()]
+    letters = "bcdfghjklmnprstvz"
+    vowels = "aeiou"
+    made = {
+        "".join(rng.choice(letters) + rng.choice(vowels) for _ in range(rng.randint(2, 4)))
+        for _ in range(45_000)
+    }
+    return real + sorted(made - set(real))[:30_000]
+
+
+def fill(count: int, rng: random.Random) -> list[list[str]]:
+    """Insert ``count`` publications; returns some bodies' words, for phrase queries."""
+    from discussion.discovery import fulltext
+    from discussion.extensions import db
+    from discussion.models import (
+        Publication,
+        PublicationState,
+        PublicationType,
+        Topic,
+        publication_topics,
+        publication_types,
+        utcnow,
+    )
+
+    words = vocabulary(rng)
+    weights = list(itertools.accumulate(1 / (r + 1) ** 1.07 for r in range(len(words))))
+    types = [PublicationType(name=n, slug=n.lower().replace(" ", "-")) for n in TYPES]
+    topics = [Topic(name=n, slug=n.lower()) for n in TOPICS]
+    db.session.add_all(types + topics)
+    db.session.flush()
+    start = datetime(2012, 1, 1, 9, tzinfo=UTC)
+    samples: list[list[str]] = []
+    for first in range(1, count + 1, 1000):
+        rows = []
+        for n in range(first, min(first + 1000, count + 1)):
+            drawn = rng.choices(words, cum_weights=weights, k=333)
+            body = " ".join(drawn[33:])
+            if n % 100 == 0:
+                samples.append(drawn[33:])
+            rows.append(
+                {
+                    "id": n,
+                    "slug": f"bench-{n}",
+                    "title": " ".join(drawn[:8]).title(),
+                    "dek": " ".join(drawn[8:33]).capitalize() + ".",
+                    "summary": "",
+                    "body_source": body,
+                    "body_html": f"<p>{body}</p>",
+                    "state": PublicationState.PUBLISHED,
+                    "published_at": start + timedelta(minutes=7 * n),
+                    "comments_open": True,
+                    "cache_version": 0,
+                    "updated_at": utcnow(),
+                }
+            )
+        db.session.execute(insert(Publication), rows)
+        db.session.execute(
+            insert(publication_types),
+            [{"publication_id": r["id"], "type_id": rng.choice(types).id} for r in rows],
+        )
+        db.session.execute(
+            insert(publication_topics),
+            [
+                {"publication_id": r["id"], "topic_id": t.id}
+                for r in rows
+                for t in rng.sample(topics, rng.choice((1, 2)))
+            ],
+        )
+        fulltext.reindex(db.session.connection(), [r["id"] for r in rows])
+        db.session.commit()
+    return samples
+
+
+def percentiles(values: list[float]) -> str:
+    values = sorted(values)
+    q = statistics.quantiles(values, n=100)
+    return (
+        f"p50 {statistics.median(values):6.1f}  p90 {q[89]:6.1f}  p99 {q[98]:6.1f}  "
+        f"max {values[-1]:6.1f} ms  (n={len(values)})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--publications", type=int, default=100_000)
+    parser.add_argument("--what", choices=("search", "index"), default="search")
+    parser.add_argument("--queries", type=int, default=100, help="of each kind")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    from discussion import create_app
+    from discussion.demo import analyze
+    from discussion.discovery.fulltext import STOP_WORDS
+    from discussion.extensions import db
+
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database(args.database, Path(tmp))
+        os.environ["FLASK_RATELIMIT_ENABLED"] = "false"
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "discussion" / "migrations"))
+            started = time.perf_counter()
+            samples = fill(args.publications, rng)
+            analyze()
+            built = time.perf_counter() - started
+            db.session.remove()
+        client = app.test_client()
+        timings: dict[str, list[float]] = {}
+
+        def timed(kind: str, path: str, **query: str) -> None:
+            started = time.perf_counter()
+            response = client.get(path, query_string=query)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, (path, query, response.status_code)
+            timings.setdefault(kind, []).append(elapsed)
+
+        if args.what == "search":
+            with app.app_context():
+                document_counts = Counter(w for sample in samples for w in set(sample))
+            share = {w: n / len(samples) for w, n in document_counts.items()}
+            middling = sorted(w for w, s in share.items() if 0.001 <= s <= 0.05)
+            common = [w for w, _ in document_counts.most_common(200) if w not in STOP_WORDS][:20]
+            for _ in range(3):  # warm the caches
+                client.get("/search", query_string={"q": rng.choice(middling)})
+            for _ in range(args.queries):
+                timed("one word", "/search", q=rng.choice(middling))
+                timed("two words", "/search", q=f"{rng.choice(middling)} {rng.choice(middling)}")
+                sample = rng.choice(samples)
+                at = rng.randrange(len(sample) - 1)
+                while {sample[at], sample[at + 1]} <= STOP_WORDS:
+                    at = rng.randrange(len(sample) - 1)
+                timed("phrase", "/search", q=f'"{sample[at]} {sample[at + 1]}"')
+                timed(
+                    "word + type",
+                    "/search",
+                    q=rng.choice(middling),
+                    type=rng.choice(TYPES).lower().replace(" ", "-"),
+                )
+                timed("common word", "/search", q=rng.choice(common))
+        else:
+            combos = [
+                {"type": t.lower().replace(" ", "-"), "topic": p.lower(), "page": str(page)}
+                for t in TYPES
+                for p in TOPICS
+                for page in (1, 2, 3, 5)
+            ]
+            rng.shuffle(combos)
+            for combo in combos[:3]:  # warm the process, not the page cache
+                client.get("/publications/", query_string={**combo, "page": "4"})
+            for combo in combos:
+                timed("filtered index", "/publications/", **combo)
+        with app.app_context():
+            db.engine.dispose()
+    print(
+        f"{args.database}, {args.publications:,} publications (built in {built:.0f} s), "
+        f"server time per request:"
+    )
+    every: list[float] = []
+    for kind, values in timings.items():
+        every += values
+        print(f"  {kind:15} {percentiles(values)}")
+    if len(timings) > 1:
+        print(f"  {'all':15} {percentiles(every)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
