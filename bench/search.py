@@ -5,6 +5,7 @@ whole view: parsing, queries, passages, template), one at a time.
     .venv/bin/python bench/search.py                                   # SQLite
     .venv/bin/python bench/search.py --database postgresql             # PostgreSQL
     .venv/bin/python bench/search.py --publications 10000 --what index # the index figure
+    .venv/bin/python bench/search.py --publications 1000 --what queue  # queue search, 1M comments
 
 The collection is synthetic but shaped like text: words drawn by a Zipf law (exponent
 1.07) from a vocabulary of the seed documents' own words followed by 30,000 made-up ones,
@@ -13,7 +14,10 @@ middling frequency (found in 0.1-5 % of publications), two such words, a two-wor
 taken from a publication (not two stop words), a word with a type filter, and one of the
 20 commonest words that are not stop words (found in most publications: the worst case).
 Prints p50, p90, p99 and max per kind and
-over all. The database is built fresh (SQLite in a temporary folder; PostgreSQL:
+over all. ``--what queue`` adds ``--comments`` comments (8-60 words drawn the same way,
+half of them pending) and times the moderation queue's search as a signed-in moderator:
+a middling word in the pending and the all tab, a common word, a whole email address.
+The database is built fresh (SQLite in a temporary folder; PostgreSQL:
 database ``discussion_search_bench`` on 127.0.0.1:5432, dropped and created).
 """
 
@@ -135,6 +139,47 @@ def fill(count: int, rng: random.Random) -> list[list[str]]:
     return samples
 
 
+def fill_comments(count: int, publications: int, rng: random.Random) -> dict[str, float]:
+    """Insert ``count`` comments of 8-60 Zipf-drawn words on the publications; returns
+    the share of comments each word is in (from a sample)."""
+    from discussion.comments import sanitizer
+    from discussion.extensions import db
+    from discussion.models import Comment, CommentState
+
+    words = vocabulary(rng)
+    weights = list(itertools.accumulate(1 / (r + 1) ** 1.07 for r in range(len(words))))
+    states = [CommentState.PENDING] * 5 + [CommentState.APPROVED] * 3
+    states += [CommentState.REJECTED, CommentState.SPAM]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    sample: Counter[str] = Counter()
+    sampled = 0
+    for first in range(0, count, 5000):
+        rows = []
+        for n in range(first, min(first + 5000, count)):
+            drawn = rng.choices(words, cum_weights=weights, k=rng.randint(8, 60))
+            text_ = " ".join(drawn).capitalize() + "."
+            if n % 200 == 0:
+                sample.update(set(drawn))
+                sampled += 1
+            rows.append(
+                {
+                    "publication_id": rng.randint(1, publications),
+                    "name": f"Reader {rng.randrange(5000)}",
+                    "email": f"reader{rng.randrange(5000)}@example.org",
+                    "body_text": text_,
+                    "body_html": f"<p>{text_}</p>",
+                    "sanitizer_version": sanitizer.SANITIZER_VERSION,
+                    "state": rng.choice(states),
+                    "created_at": start + timedelta(seconds=30 * n),
+                    "open_reports": 0,
+                    "hidden": False,
+                }
+            )
+        db.session.execute(insert(Comment), rows)
+        db.session.commit()
+    return {w: n / sampled for w, n in sample.items()}
+
+
 def percentiles(values: list[float]) -> str:
     values = sorted(values)
     q = statistics.quantiles(values, n=100)
@@ -148,13 +193,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--publications", type=int, default=100_000)
-    parser.add_argument("--what", choices=("search", "index"), default="search")
+    parser.add_argument("--what", choices=("search", "index", "queue"), default="search")
+    parser.add_argument("--comments", type=int, default=1_000_000, help="for --what queue")
     parser.add_argument("--queries", type=int, default=100, help="of each kind")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
 
     from discussion import create_app
+    from discussion.accounts import staff
     from discussion.demo import analyze
     from discussion.discovery.fulltext import STOP_WORDS
     from discussion.extensions import db
@@ -204,6 +251,37 @@ def main() -> int:
                     type=rng.choice(TYPES).lower().replace(" ", "-"),
                 )
                 timed("common word", "/search", q=rng.choice(common))
+        elif args.what == "queue":
+            with app.app_context():
+                comment_words = fill_comments(args.comments, args.publications, rng)
+                analyze()
+                staff.create_moderator("bench-mod", "bench password 1")
+                db.session.commit()
+                db.session.remove()
+            login = client.get("/auth/login").get_data(as_text=True)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+            client.post(
+                "/auth/login",
+                data={"csrf_token": token, "username": "bench-mod", "password": "bench password 1"},
+            )
+            middling = sorted(w for w, s in comment_words.items() if 0.001 <= s <= 0.05)
+            common = [
+                w
+                for w, s in sorted(comment_words.items(), key=lambda i: -i[1])
+                if w not in STOP_WORDS
+            ][:20]
+            for _ in range(3):
+                client.get("/moderation/", query_string={"q": rng.choice(middling)})
+            for _ in range(args.queries):
+                timed("word, pending", "/moderation/", q=rng.choice(middling))
+                timed("word, all", "/moderation/", q=rng.choice(middling), status="all")
+                timed("common, pending", "/moderation/", q=rng.choice(common))
+                timed(
+                    "email",
+                    "/moderation/",
+                    q=f"reader{rng.randrange(5000)}@example.org",
+                    status="all",
+                )
         else:
             combos = [
                 {"type": t.lower().replace(" ", "-"), "topic": p.lower(), "page": str(page)}
