@@ -179,6 +179,20 @@ def test_an_edit_is_checked_like_a_new_comment(app: Flask, client: FlaskClient, 
     assert last().body_text == "Fine."
 
 
+def test_an_expired_form_keeps_the_edit(app: Flask, client: FlaskClient, open_site) -> None:
+    publication = make_publication()
+    post_comment(client, publication.slug, body="Before.")
+    comment = last()
+    response = client.post(
+        f"/publications/{publication.slug}/comments/{comment.id}/edit",
+        data={"body": "After, typed with care.", "csrf_token": "stale"},
+    )
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Your change was not saved" in text and "After, typed with care." in text
+    assert last().body_text == "Before."
+
+
 def test_deleting_while_pending_withdraws(app: Flask, client: FlaskClient, clock) -> None:
     publication = make_publication()
     post_comment(client, publication.slug, body="Never mind.")
@@ -253,7 +267,10 @@ def test_preview_shows_the_comment_as_published_and_keeps_the_form(
 ) -> None:
     publication = make_publication()
     response = post_comment(
-        client, publication.slug, name="Ada", body="A **bold** claim <script>x()</script>",
+        client,
+        publication.slug,
+        name="Ada",
+        body="A **bold** claim <script>x()</script>",
         preview="1",
     )
     assert response.status_code == 200
@@ -353,8 +370,9 @@ def test_moderators_feature_comments_from_the_article_page(
     login(client, "mod")
     article = page(client, f"/publications/{publication.slug}")
     assert "Feature as a pick" in article
-    token = re.search(r'name="csrf_token" value="([^"]+)"[^<]*<input type="hidden" name="next"',
-                      article)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"[^<]*<input type="hidden" name="next"', article
+    )
     assert token
     response = client.post(
         f"/moderation/comments/{comment.id}/feature",
@@ -367,9 +385,7 @@ def test_moderators_feature_comments_from_the_article_page(
     picks = page(reader, f"/publications/{publication.slug}?tab=picks")
     assert f'id="comment-{comment.id}"' in picks and f'id="comment-{another.id}"' not in picks
     assert "Feature as a pick" not in shown  # nothing of a moderator's on shared pages
-    client.post(
-        f"/moderation/comments/{comment.id}/unfeature", data={"csrf_token": token.group(1)}
-    )
+    client.post(f"/moderation/comments/{comment.id}/unfeature", data={"csrf_token": token.group(1)})
     assert "Editors\u2019 picks (0)" in page(reader, f"/publications/{publication.slug}")
 
 
@@ -465,8 +481,11 @@ def test_a_reader_cannot_recommend_their_own_comment(
     publication = make_publication()
     client.post(
         f"/publications/{publication.slug}/comments",
-        data={"name": "Ada", "body": "Mine.",
-              "csrf_token": csrf_token(client, f"/publications/{publication.slug}")},
+        data={
+            "name": "Ada",
+            "body": "Mine.",
+            "csrf_token": csrf_token(client, f"/publications/{publication.slug}"),
+        },
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     mine = last()
@@ -505,9 +524,10 @@ def test_the_live_count_is_shared_and_follows_approvals(app: Flask, client: Flas
     url = f"/publications/{publication.slug}/comments/count"
     response = client.get(url)
     assert response.json == {"count": 0}
-    assert "public" in response.headers["Cache-Control"] and "s-maxage" in response.headers[
-        "Cache-Control"
-    ]
+    assert (
+        "public" in response.headers["Cache-Control"]
+        and "s-maxage" in response.headers["Cache-Control"]
+    )
     assert "Set-Cookie" not in response.headers
     assert client.get(url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
     article = page(client, f"/publications/{publication.slug}")
@@ -517,3 +537,41 @@ def test_the_live_count_is_shared_and_follows_approvals(app: Flask, client: Flas
     db.session.commit()
     assert client.get(url).json == {"count": 1}
     assert client.get("/publications/no-such-thing/comments/count").status_code == 404
+
+
+def test_the_page_cache_answers_the_polls_and_an_approval_shows_at_once(
+    app: Flask, client: FlaskClient, moderator, count_queries, page_clock
+) -> None:
+    publication = make_publication()
+    pending = make_comment(publication, state=P)
+    url = f"/publications/{publication.slug}/comments/count"
+    assert client.get(url).json == {"count": 0}
+    count_queries.count = 0
+    for _ in range(5):
+        assert client.get(url).json == {"count": 0}
+    assert count_queries.count == 0  # answered by the page cache, not the app
+    mod = app.test_client()
+    login(mod, "mod")
+    mod.post(
+        f"/moderation/comments/{pending.id}/approve",
+        data={"csrf_token": csrf_token(mod, "/moderation/")},
+    )
+    assert client.get(url).json == {"count": 1}
+
+
+def test_what_belongs_to_one_reader_never_reaches_the_shared_page(
+    app: Flask, client: FlaskClient, open_site, moderator
+) -> None:
+    publication = make_publication()
+    post_comment(client, publication.slug, body="Mine to edit.")
+    login(mod := app.test_client(), "mod")
+    url = f"/publications/{publication.slug}"
+    for private in (client, mod):
+        response = private.get(url)
+        assert "private" in response.headers["Cache-Control"]
+    shared = app.test_client().get(url)
+    assert "public" in shared.headers["Cache-Control"]
+    text = shared.get_data(as_text=True)
+    assert "Mine to edit." in text
+    assert "Edit or delete" not in text and "Feature as a pick" not in text
+    assert "badge--staff" not in text

@@ -114,8 +114,12 @@ def edit(
         db.session.execute(
             insert(Hold),
             [
-                {"comment_id": comment.id, "rule": h.rule, "detail": h.detail,
-                 "matches": list(h.matches)}
+                {
+                    "comment_id": comment.id,
+                    "rule": h.rule,
+                    "detail": h.detail,
+                    "matches": list(h.matches),
+                }
                 for h in verdict.holds
             ],
         )

@@ -160,7 +160,8 @@ def post_comment(
                     "from_state": CommentState.PENDING,
                     "to_state": state,
                     "note": (
-                        "Posted by staff." if staff is not None
+                        "Posted by staff."
+                        if staff is not None
                         else "Decided by the moderation rules when posted."
                     ),
                 }

@@ -97,13 +97,16 @@ def visible_counts(publication_ids: Iterable[int]) -> dict[int, int]:
 
 def picks_count(publication_id: int) -> int:
     """How many of a publication's comments are editors' picks."""
-    return db.session.scalar(
-        select(func.count()).where(
-            Comment.publication_id == publication_id,
-            Comment.featured_at.is_not(None),
-            _standing(),
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Comment.publication_id == publication_id,
+                Comment.featured_at.is_not(None),
+                _standing(),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def page(
@@ -134,9 +137,7 @@ def page(
             )
         )
     count = visible_counts([publication.id]).get(publication.id, 0)
-    return Thread(
-        _nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id)
-    )
+    return Thread(_nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id))
 
 
 def picks(publication: Publication, limit: int = PICKS_SHOWN) -> list[Comment]:

@@ -162,7 +162,8 @@ def _refused(error: HTTPException, notice: str) -> Any:
         form = EditForm(formdata=None)
         form.body.data = request.form.get("body", found.body_text)
         form.token.data = request.form.get("token", "")
-        page = _edit_page(publication, found, form, notice=notice)
+        notice = notice.replace("Your comment was not posted", "Your change was not saved")
+        page = _edit_page(publication, found, form, notice=notice, allowed=True)
     elif request.endpoint == "comments.report":
         comment = posting.replyable(args.get("comment_id", 0), publication.id)
         if comment is None:
@@ -280,9 +281,7 @@ def withdraw(token: str) -> Response:
 # --- the poster's own comment: edit, delete -----------------------------------------------
 
 EDITED = "Your comment is updated."
-EDIT_HELD = (
-    "Your edit is saved and awaits moderation: only you can see it until it is approved."
-)
+EDIT_HELD = "Your edit is saved and awaits moderation: only you can see it until it is approved."
 DELETED = "Your comment is deleted."
 WITHDRAWN = "Your comment was withdrawn and deleted."
 
@@ -336,6 +335,11 @@ def _edit_page(
 
 
 @bp.route("/publications/<slug>/comments/<id:comment_id>/edit", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_COMMENTS"],
+    methods=["POST"],
+    deduct_when=_not_previewing,
+)  # each edit is judged and kept like a new comment
 def edit(slug: str, comment_id: int) -> Any:
     publication = get_publication(slug)
     comment = _own_comment(publication.id, comment_id)
@@ -435,8 +439,9 @@ def recommend(slug: str, comment_id: int) -> Response:
     sort = form.sort.data if form.sort.data in thread.SORTS else sort_arg()
     back = thread_url(slug, page, sort, f"comment-{comment_id}")
     if not form.validate_on_submit():
-        flash("Your recommendation was not counted: the page had expired. Please try again.",
-              "error")
+        flash(
+            "Your recommendation was not counted: the page had expired. Please try again.", "error"
+        )
         return redirect(back, code=303)
     if not thread.is_visible(comment):
         abort(404)
