@@ -9,20 +9,21 @@ sync workers and, in one run, measures with wrk (loopback only):
 1. the article page's rate, anonymous readers, 16 connections (what the server can do);
 2. the count endpoint's rate the same way;
 3. the simulated watchers: ``--watchers`` readers each asking every
-   ``COMMENT_POLL_SECONDS`` (the page's setting), as wrk connections that wait between
-   requests; the gunicorn workers' CPU time over the window (from /proc) as a share of
-   the 2 workers' capacity, and the requests served;
+   ``COMMENT_POLL_SECONDS`` (the page's setting), from a paced client (each poll on a
+   fresh connection); the gunicorn workers' CPU time over the window (from /proc) as a
+   share of the 2 workers' capacity, and the polls answered;
 4. the article page's rate again while the watchers poll, beside (1);
 5. with nginx installed, (3) again through ``deploy/nginx.conf``: the app's CPU share
    when nginx's shared cache answers the polls.
 
 The script asks without cookies (``credentials: "omit"``), so every poll can be answered
-by the shared caches; wrk's requests carry no cookies either. About two minutes.
+by the shared caches; the benchmark's requests carry none either. About two minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import shutil
 import subprocess
@@ -32,27 +33,21 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import proxy
 from load_check import prepare_database, server_env
 from processes import ROOT, free_port, gunicorn, start, stop
-from run import Result, wrk
+from run import wrk
 
 from discussion import config
 
 PYTHON = sys.executable
 WORKERS = 2
 SLUG = "khamenei-rejects-us-talks-on-twitter"  # the seed's USIP article
-CONNECTIONS = 50  # the watchers' connections (each poll waits its turn on one)
+THREADS = 20  # the watchers' client threads
 TICKS = os.sysconf("SC_CLK_TCK")
-
-PACED = """
-request = function()
-  return wrk.format("GET", "%(path)s", {["Accept"] = "application/json"})
-end
-delay = function() return %(delay)d end
-"""
 
 
 def worker_cpu_seconds(master: subprocess.Popen) -> float:
@@ -71,44 +66,64 @@ def worker_cpu_seconds(master: subprocess.Popen) -> float:
     return total / TICKS
 
 
-def watchers(
-    name: str, url: str, rate: float, duration: int, master: subprocess.Popen, workdir: Path
-) -> tuple[Result, float]:
-    """Poll ``url`` at ``rate`` requests/s for ``duration`` s; the result and the share of
-    the workers' CPU capacity spent meanwhile."""
-    delay_ms = max(1, round(CONNECTIONS * 1000 / rate))
-    script = workdir / "paced.lua"
-    path = "/" + url.split("/", 3)[3]
-    script.write_text(PACED % {"path": path, "delay": delay_ms})
+class Watchers:
+    """``rate`` polls a second of ``url``, spread over ``THREADS`` threads, each poll on a
+    fresh connection that sends at once (as a browser does; a connection left idle would
+    hold a sync worker, which nginx never lets happen)."""
+
+    def __init__(self, url: str, rate: float) -> None:
+        self.url, self.rate = urlsplit(url), rate
+        self.done = self.errors = 0
+        self.stopping = threading.Event()
+
+    def _poll(self, offset: float) -> None:
+        interval = THREADS / self.rate
+        next_at = time.monotonic() + offset
+        while not self.stopping.is_set():
+            pause = next_at - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            next_at += interval
+            connection = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=10)
+            try:
+                connection.request("GET", self.url.path, headers={"Accept": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    self.done += 1
+                else:
+                    self.errors += 1
+            except OSError:
+                self.errors += 1
+            finally:
+                connection.close()
+
+    def run(self, seconds: float) -> float:
+        """Poll for ``seconds``; the polls answered per second."""
+        threads = [
+            threading.Thread(target=self._poll, args=(i / self.rate,), daemon=True)
+            for i in range(THREADS)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        self.stopping.set()
+        for thread in threads:
+            thread.join()
+        return self.done / (time.monotonic() - started)
+
+
+def watched(
+    url: str, rate: float, seconds: int, master: subprocess.Popen
+) -> tuple[float, int, float]:
+    """Polls answered per second, errors, and the share of the 2 workers' CPU capacity the
+    app spent meanwhile."""
     before, started = worker_cpu_seconds(master), time.monotonic()
-    result = wrk_paced(name, url, duration, script)
+    crowd = Watchers(url, rate)
+    served = crowd.run(seconds)
     used, elapsed = worker_cpu_seconds(master) - before, time.monotonic() - started
-    return result, used / (elapsed * min(WORKERS, os.cpu_count() or 1))
-
-
-def wrk_paced(name: str, url: str, duration: int, script: Path) -> Result:
-    """wrk with the pacing script over ``CONNECTIONS`` connections."""
-    out = subprocess.run(
-        [
-            "wrk",
-            "--latency",
-            "-t",
-            "2",
-            "-c",
-            str(CONNECTIONS),
-            "-d",
-            f"{duration}s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-    ).stdout
-    rps = float(out.split("Requests/sec:")[1].split()[0])
-    errors = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
-    return Result(name, rps, 0.0, 0.0, errors)
+    return served, crowd.errors, used / (elapsed * min(WORKERS, os.cpu_count() or 1))
 
 
 def main() -> int:
@@ -154,53 +169,43 @@ def main() -> int:
                     urllib.request.urlopen(target, timeout=10).read()
             alone = wrk("article page (anonymous), 16 connections", article, d)
             polled = wrk("count endpoint, 16 connections", count, d)
-            watched, share = watchers(
-                f"{args.watchers} watchers every {args.poll_seconds:g} s",
-                count,
-                rate,
-                d,
-                app,
-                workdir,
-            )
-            beside: list[Result] = []
+            served, errors, share = watched(count, rate, d, app)
+            rows += [
+                (alone.name, f"{alone.rps:,.0f} req/s (p99 {alone.p99_ms:.1f} ms)"),
+                (polled.name, f"{polled.rps:,.0f} req/s (p99 {polled.p99_ms:.1f} ms)"),
+                (
+                    f"{args.watchers:,} watchers every {args.poll_seconds:g} s, direct",
+                    f"{served:,.0f} polls/s answered, {errors} errors; the app's CPU "
+                    f"{share:.1%} of its 2 workers; {served / polled.rps:.1%} of the "
+                    f"endpoint's rate",
+                ),
+            ]
+            beside: list[tuple[float, int, float]] = []
             background = threading.Thread(
-                target=lambda: beside.append(
-                    watchers("watchers (background)", count, rate, d + 2, app, workdir)[0]
-                )
+                target=lambda: beside.append(watched(count, rate, d + 2, app))
             )
             background.start()
             time.sleep(1)
             with_watchers = wrk("article page while they poll, 16 connections", article, d)
             background.join()
-            rows += [
-                (alone.name, f"{alone.rps:,.0f} req/s (p99 {alone.p99_ms:.1f} ms)"),
-                (polled.name, f"{polled.rps:,.0f} req/s (p99 {polled.p99_ms:.1f} ms)"),
-                (
-                    watched.name,
-                    f"{watched.rps:,.0f} req/s served, {watched.errors} errors; "
-                    f"workers' CPU {share:.1%} of 2 workers; "
-                    f"{watched.rps / polled.rps:.1%} of the endpoint's rate, "
-                    f"{watched.rps / alone.rps:.1%} of the article page's",
-                ),
+            rows.append(
                 (
                     with_watchers.name,
-                    f"{with_watchers.rps:,.0f} req/s "
-                    f"({with_watchers.rps / alone.rps:.0%} of the rate alone)",
-                ),
-            ]
+                    f"{with_watchers.rps:,.0f} req/s, {with_watchers.rps / alone.rps:.0%} of "
+                    f"its rate alone (p99 {with_watchers.p99_ms:.1f} ms); the watchers got "
+                    f"{beside[0][0]:,.0f} polls/s, {beside[0][1]} errors",
+                )
+            )
             if proxy.available():
                 nginx, nginx_port = proxy.start_nginx(workdir, port, 1000)
                 try:
                     through = f"http://127.0.0.1:{nginx_port}/publications/{SLUG}/comments/count"
-                    proxied, proxied_share = watchers(
-                        f"{args.watchers} watchers through nginx", through, rate, d, app, workdir
-                    )
+                    served, errors, share = watched(through, rate, d, app)
                     rows.append(
                         (
-                            proxied.name,
-                            f"{proxied.rps:,.0f} req/s served, "
-                            f"{proxied.errors} errors; app workers' CPU "
-                            f"{proxied_share:.1%} of 2 workers",
+                            f"{args.watchers:,} watchers through nginx",
+                            f"{served:,.0f} polls/s answered, {errors} errors; the app's CPU "
+                            f"{share:.1%} of its 2 workers",
                         )
                     )
                 finally:
@@ -212,7 +217,7 @@ def main() -> int:
     print(
         f"\n{args.database}, gunicorn {WORKERS} sync workers, {os.cpu_count()} cores, "
         f"{d} s per scenario; watchers: {args.watchers} polling every "
-        f"{args.poll_seconds:g} s = {rate:.0f} req/s over {CONNECTIONS} connections\n"
+        f"{args.poll_seconds:g} s = {rate:.0f} polls/s from {THREADS} client threads\n"
     )
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -13,7 +13,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from discussion.extensions import db
-from discussion.models import Comment, CommentEdit, CommentState, Hold, Recommendation
+from discussion.models import (
+    Comment,
+    CommentEdit,
+    CommentState,
+    Hold,
+    OutboxMail,
+    Recommendation,
+)
 from discussion.moderation import settings
 from discussion.publications import catalog
 from tests.helpers import (
@@ -165,6 +172,21 @@ def test_an_edit_a_rule_would_hold_goes_back_to_pending_with_the_reason(
     assert "Your edit is saved and awaits moderation" in mine and "Win the lottery" in mine
     earlier = db.session.scalars(select(CommentEdit).where(CommentEdit.comment_id == comment.id))
     assert [(e.body_text, e.state) for e in earlier] == [("A fair point.", A)]
+
+
+def test_moderators_hear_of_an_edit_held_again(
+    app: Flask, client: FlaskClient, open_site, moderator
+) -> None:
+    moderator.email = "desk@example.org"
+    db.session.commit()
+    configure(suspect_words=["lottery"])
+    publication = make_publication()
+    post_comment(client, publication.slug, body="Plain words.")
+    comment = last()
+    alerts = select(func.count()).where(OutboxMail.recipient == "desk@example.org")
+    assert db.session.scalar(alerts) == 0
+    edit(client, publication.slug, comment.id, "The lottery!")
+    assert db.session.scalar(alerts) == 1
 
 
 def test_an_edit_is_checked_like_a_new_comment(app: Flask, client: FlaskClient, open_site) -> None:

@@ -54,11 +54,6 @@ class Edited:
     before: CommentState
     after: CommentState
 
-    @property
-    def held(self) -> bool:
-        """A published comment the edit sent back to moderation."""
-        return self.before is CommentState.APPROVED and self.after is not CommentState.APPROVED
-
 
 def edit(
     comment: Comment,

@@ -21,7 +21,7 @@ bp = Blueprint("picks", __name__, url_prefix="/moderation/comments")
 moderator_required = requires(lambda person: person.can_moderate)
 
 
-def _back(comment_id: int) -> Response:
+def _back() -> Response:
     """Where the button was: the queue or the article page (a local address only)."""
     default = url_for("moderation.queue", status="approved")
     return redirect(safe_next(request.form.get("next"), default), code=303)
@@ -35,7 +35,7 @@ def feature(comment_id: int) -> Response:
         flash("The comment is now an editors' pick.", "success")
     else:
         flash("Only an approved, visible comment can be picked; it may be one already.", "error")
-    return _back(comment_id)
+    return _back()
 
 
 @bp.post("/<id:comment_id>/unfeature")
@@ -46,7 +46,7 @@ def unfeature(comment_id: int) -> Response:
         flash("The comment is no longer an editors' pick.", "success")
     else:
         flash("That comment was not an editors' pick.", "info")
-    return _back(comment_id)
+    return _back()
 
 
 @bp.get("/<id:comment_id>/edits")

@@ -372,6 +372,11 @@ def edit(slug: str, comment_id: int) -> Any:
         settings=settings.rule_settings(),
         address_key=current_app.config["SECRET_KEY"],
     )
+    if outcome.before is not outcome.after:
+        if outcome.after is CommentState.PENDING:  # held again: as any held comment
+            notices.alert_held(comment_id, now=clock.now())
+        elif outcome.after is CommentState.APPROVED:  # published by the edit
+            notices.comment_decided(comment_id, CommentState.APPROVED)
     db.session.commit()
     session.pop("_flashes", None)
     if outcome.after is CommentState.APPROVED:
