@@ -50,10 +50,17 @@ def page(client: FlaskClient, url: str) -> str:
     return client.get(url).get_data(as_text=True)
 
 
-def edit(client: FlaskClient, slug: str, comment_id: int, body: str, **extra: str):
-    """Send an edit with the browser's session token (from any of its forms)."""
+def edit(
+    client: FlaskClient,
+    slug: str,
+    comment_id: int,
+    body: str,
+    via: str = "/auth/login",
+    **extra: str,
+):
+    """Send an edit with the browser's session token (from any of its forms, ``via``)."""
     url = f"/publications/{slug}/comments/{comment_id}/edit"
-    token = csrf_token(client, "/auth/login")
+    token = csrf_token(client, via)
     return client.post(url, data={"body": body, "csrf_token": token, **extra})
 
 
@@ -452,6 +459,9 @@ def test_signed_in_staff_comment_as_themselves_with_a_badge(
     assert comment.state is A and comment.staff_id == moderator.id
     shown = page(app.test_client(), f"/publications/{publication.slug}")
     assert 'badge--staff">Staff' in shown
+    amended = edit(client, publication.slug, comment.id, "Amended.", via="/moderation/")
+    assert amended.status_code == 303
+    assert last().state is A  # pre-moderation holds readers' edits, not staff's
     post_comment(app.test_client(), publication.slug, name="mod", body="An impostor.")
     assert last().staff_id is None
 

@@ -85,14 +85,19 @@
   var shown = parseInt(section.getAttribute("data-count"), 10) || 0;
   var busy = false;
 
-  function liveButton() { return section.querySelector(".thread-live__show"); }
-
   function offer(count) {
-    var button = liveButton();
-    if (!button) { return; }
+    var line = section.querySelector(".thread-live");
+    if (!line) { return; }
     var fresh = count - shown;
-    var line = button.parentNode;
     if (fresh <= 0) { line.hidden = true; return; }
+    var button = line.querySelector("button");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--secondary thread-live__show";
+      button.addEventListener("click", show);
+      line.appendChild(button);
+    }
     button.textContent = fresh + " new comment" + (fresh === 1 ? "" : "s") + " — show";
     line.hidden = false;
   }
@@ -139,17 +144,10 @@
           var same = document.getElementById(here.id);
           if (same) { window.scrollBy(0, same.getBoundingClientRect().top - here.top); }
         }
-        bind();
       })
       .catch(function () { /* the button stays; the reader can try again */ });
   }
 
-  function bind() {
-    var button = liveButton();
-    if (button) { button.addEventListener("click", show); }
-  }
-
-  bind();
   window.setInterval(poll, every);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
 }());

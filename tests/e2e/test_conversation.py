@@ -111,7 +111,9 @@ def test_moderators_pick_a_comment_and_readers_find_it_in_the_picks_tab(
     moderator = new_page(account=admin)
     moderator.goto(support.USIP)
     first = support.own_comment(support.approved_list(moderator), discussion.first)
-    first.get_by_role("button", name="Feature as a pick").click()
+    first.locator(":scope > .comment__actions").get_by_role(
+        "button", name="Feature as a pick"
+    ).click()
     expect(moderator.locator(".notice--success")).to_contain_text("editors' pick")
     try:
         reader = new_page()
@@ -123,7 +125,9 @@ def test_moderators_pick_a_comment_and_readers_find_it_in_the_picks_tab(
     finally:
         moderator.goto(support.USIP)
         first = support.own_comment(support.approved_list(moderator), discussion.first)
-        first.get_by_role("button", name="Remove from picks").click()
+        first.locator(":scope > .comment__actions").get_by_role(
+            "button", name="Remove from picks"
+        ).click()
         expect(moderator.locator(".notice--success")).to_contain_text("no longer")
 
 
