@@ -521,6 +521,11 @@ def test_a_reader_cannot_recommend_their_own_comment(
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     mine = last()
+    shown = page(client, f"/publications/{publication.slug}")
+    assert f"/comments/{mine.id}/recommend" not in shown  # no button on one's own comment
+    assert f"/comments/{mine.id}/recommend" in page(
+        app.test_client(), f"/publications/{publication.slug}"
+    )
     response = recommend(client, publication.slug, mine.id, address="10.0.0.2")
     assert "cannot recommend your own comment" in page(client, response.headers["Location"])
     recommend(app.test_client(), publication.slug, mine.id, address="10.0.0.1")  # cookies gone

@@ -231,6 +231,7 @@ def render_article(
         thread=comments,
         own_pending=thread.own_pending(publication, own_ids),
         editable=_editable(own_ids),
+        own_ids=set(own_ids),
         picks=thread.picks(publication) if _picks_tab() else None,
         form=form,
         form_notice=form_notice,
