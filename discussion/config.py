@@ -17,6 +17,11 @@ MAX_CONTENT_LENGTH = 128 * 1024  # a 5,000-character comment of 4-byte character
 COMMENT_MAX_LENGTH = 5000  # characters of a comment (a line break counts as one)
 COMMENT_MAX_DEPTH = 4  # replies nest this deep; deeper replies sit at the last level
 COMMENT_THREADS_PER_PAGE = 50  # top-level comments per page of an article
+COMMENT_EDIT_MINUTES = 15  # a poster may edit or delete their comment this long after posting
+COMMENT_SORT_DEFAULT = "oldest"  # the thread's order unless a reader picks: oldest, newest,
+# recommended
+RECOMMENDATIONS_PER_ADDRESS = 3  # of one comment from one client address (a household)
+COMMENT_POLL_SECONDS = 10  # how often an open article asks whether comments were approved
 
 # Listings
 PUBLICATIONS_PER_PAGE = 10
@@ -62,6 +67,7 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_COMMENTS = "5/minute;50/day"
 RATELIMIT_REPORTS = "10/minute;100/day"
+RATELIMIT_RECOMMENDATIONS = "30/minute;300/day"
 RATELIMIT_LOGIN_ADDRESS = "10/minute;50/hour"  # failed sign-ins from one address
 RATELIMIT_LOGIN_ACCOUNT = "5/minute;20/hour"  # failed sign-ins for one account
 # Mail confirmation requests one client address may cause (over it the comment is still

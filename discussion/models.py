@@ -373,6 +373,13 @@ class Comment(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     open_reports: Mapped[int] = mapped_column(default=0)
     hidden: Mapped[bool] = mapped_column(default=False)  # hidden by reports until a decision
+    # The conversation (comments/editing, picks, recommending): see the section at the end.
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last edit by its poster
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # by its poster: a stub
+    featured_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # an editors' pick
+    featured_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    recommendations: Mapped[int] = mapped_column(default=0, server_default="0")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))  # posted by staff
 
     publication: Mapped[Publication] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -605,3 +612,35 @@ class JobRun(db.Model):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- the conversation (comments/editing, comments/recommending) ----------------------------
+
+
+class CommentEdit(db.Model):
+    """A comment's text before one of its poster's edits: the history moderators see."""
+
+    __tablename__ = "comment_edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    body_text: Mapped[str] = mapped_column(Text)  # as it read until ``replaced_at``
+    body_html: Mapped[str] = mapped_column(Text)
+    state: Mapped[CommentState] = mapped_column(COMMENT_STATE)  # its state before the edit
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Recommendation(db.Model):
+    """One reader's recommendation of a comment: one per visitor, a few per address."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "visitor"),
+        Index("ix_recommendations_comment_address", "comment_id", "address"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(64))  # keyed hash of the visitor cookie's id
+    address: Mapped[str] = mapped_column(String(64))  # keyed hash of the client address
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -20,7 +20,28 @@ NAME_LENGTH = Comment.__table__.c.name.type.length
 EMAIL_LENGTH = Comment.__table__.c.email.type.length
 
 
-class CommentForm(FlaskForm):
+class CommentText(FlaskForm):
+    """A comment's text, as typed: for a new comment and for its poster's edit."""
+
+    body = TextAreaField(
+        "Comment",
+        filters=[normalize_newlines],
+        validators=[DataRequired("Please write a comment."), no_control_characters],
+    )
+
+    def validate_body(self, field: TextAreaField) -> None:
+        """At most ``COMMENT_MAX_LENGTH`` characters (a line break counts as one)."""
+        limit = current_app.config["COMMENT_MAX_LENGTH"]
+        if field.data and len(field.data) > limit:
+            raise ValidationError(f"Please keep your comment to {limit} characters.")
+
+    @property
+    def previewing(self) -> bool:
+        """The reader pressed Preview (the button named ``preview``), not Submit."""
+        return "preview" in request.form
+
+
+class CommentForm(CommentText):
     """A reader's comment or reply. ``publication_id`` scopes the reply check.
 
     Its CSRF token is the shared page token (:mod:`discussion.web.formtoken`), so the
@@ -47,11 +68,6 @@ class CommentForm(FlaskForm):
             Email("Please enter a valid email address, or leave it empty."),
         ],
     )
-    body = TextAreaField(
-        "Comment",
-        filters=[normalize_newlines],
-        validators=[DataRequired("Please write a comment."), no_control_characters],
-    )
     parent_id = HiddenField()
     website = StringField("Leave this field empty")
     # Mail (discussion/mail): shown once an email is typed; value "y".
@@ -62,12 +78,6 @@ class CommentForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.publication_id = publication_id
         self.root_id: int | None = None  # the thread a valid reply joins
-
-    def validate_body(self, field: TextAreaField) -> None:
-        """At most ``COMMENT_MAX_LENGTH`` characters (a line break counts as one)."""
-        limit = current_app.config["COMMENT_MAX_LENGTH"]
-        if field.data and len(field.data) > limit:
-            raise ValidationError(f"Please keep your comment to {limit} characters.")
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Every field's rules, then: a box ticked for mail needs an address."""
@@ -104,3 +114,27 @@ class ReportForm(FlaskForm):
         choices=choices(REPORT_REASONS.items()),
         validators=[DataRequired("Please choose a reason.")],
     )
+
+
+class EditForm(CommentText):
+    """A poster's edit of their comment; ``token`` is the private status link's, when the
+    edit comes through it rather than from the browser that posted."""
+
+    token = HiddenField()
+
+
+class OwnForm(FlaskForm):
+    """Deleting one's own comment: CSRF, and the status link's token when it is used."""
+
+    token = HiddenField()
+
+
+class RecommendForm(FlaskForm):
+    """A reader's recommendation, from the shared article page: its token is the page's
+    (:mod:`discussion.web.formtoken`); ``page`` and ``sort`` say where to return."""
+
+    class Meta:
+        csrf_class = formtoken.PageCSRF
+
+    page = HiddenField()
+    sort = HiddenField()

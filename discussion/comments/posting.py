@@ -13,9 +13,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..mail import subscriptions
-from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
+from ..models import Comment, CommentState, Decision, Hold, Moderator, Publication, utcnow
 from ..publications.catalog import PageState, touch
-from ..web import database
+from ..web import clock, database
 from . import rules, sanitizer
 
 
@@ -79,6 +79,7 @@ def post_comment(
     settings: rules.RuleSettings | None = None,
     today: date | None = None,
     address_key: str | None = None,
+    staff: Moderator | None = None,
 ) -> Posted:
     """Store a reader's comment in the state the moderation rules give it.
 
@@ -86,7 +87,8 @@ def post_comment(
     that held the comment is stored with it. A reply's ``parent_id`` and ``root_id``
     (the thread it joins) come from :func:`reply_root`. ``address_key`` is the key of
     confirmed addresses' hashes (the secret key): without it no address counts as
-    confirmed, so known authors who must be confirmed are held.
+    confirmed, so known authors who must be confirmed are held. A comment by signed-in
+    ``staff`` carries their account (the staff badge) and is published at once.
     """
     email = email or None
     origin = origin or Origin()
@@ -96,26 +98,20 @@ def post_comment(
     # only for an insert. Two identical posts sent in the same instant may both escape
     # the duplicate rule (a hold, not a constraint); that race is accepted.
     html, text_hash = sanitizer.render(body), body_hash(body)
-    settings = settings or rules.RuleSettings()
-    with database.reading() as connection:
-        known_author = _has_approved(connection, email)
-        if known_author and settings.known_authors_confirmed_only:
-            known_author = bool(address_key) and subscriptions.is_confirmed(
-                connection, email, address_key or ""
-            )
-        duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
-    verdict = rules.evaluate(
-        rules.Submission(
+    if staff is not None:  # signed-in staff speak for the newsroom: published at once
+        verdict = rules.Verdict("approved", ())
+    else:
+        verdict = judge(
+            publication,
             body=body,
+            text_hash=text_hash,
+            email=email,
+            ip_hash=origin.ip_hash,
             honeypot=bool(honeypot),
-            published=publication.published,
-            premoderation=publication.premoderation,
-            author_has_approved=known_author,
-            duplicate=duplicate,
-            today=today or utcnow().date(),
-        ),
-        settings,
-    )
+            settings=settings,
+            today=today,
+            address_key=address_key,
+        )
     state = CommentState(verdict.state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
         insert(Comment).returning(Comment.id),
@@ -131,6 +127,8 @@ def post_comment(
                 "body_hash": text_hash,
                 "sanitizer_version": sanitizer.SANITIZER_VERSION,
                 "state": state,
+                "created_at": clock.now(),
+                "staff_id": staff.id if staff is not None else None,
                 "ip_hash": origin.ip_hash,
                 "ip_address": origin.ip_address,
                 "user_agent": (origin.user_agent or "")[:USER_AGENT_LENGTH] or None,
@@ -158,14 +156,55 @@ def post_comment(
             [
                 {
                     "comment_id": comment_id,
-                    "moderator_id": None,
+                    "moderator_id": staff.id if staff is not None else None,
                     "from_state": CommentState.PENDING,
                     "to_state": state,
-                    "note": "Decided by the moderation rules when posted.",
+                    "note": (
+                        "Posted by staff."
+                        if staff is not None
+                        else "Decided by the moderation rules when posted."
+                    ),
                 }
             ],
         )
     return Posted(comment_id, state)
+
+
+def judge(
+    publication: Publication | PageState,
+    *,
+    body: str,
+    text_hash: str,
+    email: str | None,
+    ip_hash: str | None,
+    honeypot: bool = False,
+    settings: rules.RuleSettings | None = None,
+    today: date | None = None,
+    address_key: str | None = None,
+    duplicates: bool = True,
+) -> rules.Verdict:
+    """The moderation rules' verdict on a text, for a new comment or an edit (which is
+    not compared with earlier texts: ``duplicates=False``)."""
+    settings = settings or rules.RuleSettings()
+    with database.reading() as connection:
+        known_author = _has_approved(connection, email)
+        if known_author and settings.known_authors_confirmed_only:
+            known_author = bool(address_key) and subscriptions.is_confirmed(
+                connection, email or "", address_key or ""
+            )
+        duplicate = duplicates and _is_duplicate(connection, text_hash, email, ip_hash)
+    return rules.evaluate(
+        rules.Submission(
+            body=body,
+            honeypot=honeypot,
+            published=publication.published,
+            premoderation=publication.premoderation,
+            author_has_approved=known_author,
+            duplicate=duplicate,
+            today=today or utcnow().date(),
+        ),
+        settings,
+    )
 
 
 _KNOWN_AUTHOR = (

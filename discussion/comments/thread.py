@@ -1,5 +1,12 @@
-"""The thread readers see: a page of approved comments with their replies, counts, and
-the visitor's own comments still awaiting moderation."""
+"""The thread readers see: a page of visible comments with their replies in the order the
+reader chose, the editors' picks, counts of what readers can see, where one comment sits
+in the thread, and the visitor's own comments still awaiting moderation.
+
+A comment is visible when it is approved, not hidden by reports, not deleted by its
+poster, and every comment above it is visible too (a reply under a rejected comment is
+not on the page, so it is not counted). A comment its poster deleted stays as a stub
+("deleted by its author") only while a visible reply hangs under it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Comment, CommentState, Publication
+
+SORTS = {"oldest": "Oldest first", "newest": "Newest first", "recommended": "Most recommended"}
+PICKS_SHOWN = 50  # editors' picks listed on the Picks tab
 
 
 @dataclass
@@ -25,41 +36,94 @@ class Node:
 
 @dataclass
 class Thread:
-    """One page of a publication's approved comments."""
+    """One page of a publication's visible comments, in one order."""
 
     nodes: list[Node]
     pages: Pagination
-    approved_count: int
+    visible_count: int
+    sort: str
+    picks_count: int
 
 
-def approved_counts(publication_ids: Iterable[int]) -> dict[int, int]:
-    """Approved comment counts for several publications, in one query."""
+def _shown(model: type[Comment] = Comment) -> ColumnElement[bool]:
+    """Approved and not hidden by reports (a deleted comment's stub included)."""
+    return (model.state == CommentState.APPROVED) & ~model.hidden
+
+
+def _standing(model: type[Comment] = Comment) -> ColumnElement[bool]:
+    """Shown, and not deleted by its poster: what counts, can be picked and recommended."""
+    return _shown(model) & model.deleted_at.is_(None)
+
+
+def _shown_root() -> ColumnElement[bool]:
+    """A top-level comment on the page: standing, or a stub with a visible reply."""
+    child = aliased(Comment)
+    has_reply = exists().where(child.parent_id == Comment.id, _shown(child))
+    return Comment.parent_id.is_(None) & _shown() & (Comment.deleted_at.is_(None) | has_reply)
+
+
+def _order(sort: str) -> tuple[ColumnElement, ...]:
+    """The thread's order; ties fall back to (time, id), so pages never overlap."""
+    if sort == "newest":
+        return (Comment.created_at.desc(), Comment.id.desc())
+    if sort == "recommended":
+        return (Comment.recommendations.desc(), Comment.created_at, Comment.id)
+    return (Comment.created_at, Comment.id)
+
+
+def visible_counts(publication_ids: Iterable[int]) -> dict[int, int]:
+    """How many comments readers can see on each publication, in one query."""
     ids = list(publication_ids)
     if not ids:
         return {}
+    top = (
+        select(Comment.id, Comment.publication_id, Comment.deleted_at)
+        .where(Comment.publication_id.in_(ids), Comment.parent_id.is_(None), _shown())
+        .cte("visible", recursive=True)
+    )
+    child = aliased(Comment)
+    visible = top.union_all(
+        select(child.id, child.publication_id, child.deleted_at)
+        .join(top, child.parent_id == top.c.id)
+        .where(_shown(child))
+    )
     rows = db.session.execute(
-        select(Comment.publication_id, func.count())
-        .where(
-            Comment.publication_id.in_(ids),
-            Comment.state == CommentState.APPROVED,
-            ~Comment.hidden,
-        )
-        .group_by(Comment.publication_id)
+        select(visible.c.publication_id, func.count())
+        .where(visible.c.deleted_at.is_(None))
+        .group_by(visible.c.publication_id)
     )
     return {publication_id: n for publication_id, n in rows}
 
 
-def page(publication: Publication, *, page: int, per_page: int, max_depth: int) -> Thread:
-    """A page of top-level approved comments (oldest first) with their approved replies.
+def picks_count(publication_id: int) -> int:
+    """How many of a publication's comments are editors' picks."""
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Comment.publication_id == publication_id,
+                Comment.featured_at.is_not(None),
+                _standing(),
+            )
+        )
+        or 0
+    )
 
-    Replies nest up to ``max_depth`` levels; deeper replies sit at the last level.
-    The number of queries does not depend on the number of comments.
-    """
-    approved = (Comment.state == CommentState.APPROVED) & ~Comment.hidden
+
+def page(
+    publication: Publication,
+    *,
+    page: int,
+    per_page: int,
+    max_depth: int,
+    sort: str = "oldest",
+) -> Thread:
+    """A page of top-level comments in the ``sort`` order with their visible replies
+    (oldest first under each), nested up to ``max_depth`` levels; deeper replies sit at
+    the last level. The number of queries does not depend on the number of comments."""
     roots_query = (
         select(Comment)
-        .where(Comment.publication_id == publication.id, Comment.parent_id.is_(None), approved)
-        .order_by(Comment.created_at, Comment.id)
+        .where(Comment.publication_id == publication.id, _shown_root())
+        .order_by(*_order(sort))
     )
     pages = db.paginate(roots_query, page=page, per_page=per_page, max_per_page=per_page)
     roots = list(pages.items)
@@ -68,12 +132,52 @@ def page(publication: Publication, *, page: int, per_page: int, max_depth: int) 
         replies = list(
             db.session.scalars(
                 select(Comment)
-                .where(Comment.root_id.in_([c.id for c in roots]), approved)
+                .where(Comment.root_id.in_([c.id for c in roots]), _shown())
                 .order_by(Comment.created_at, Comment.id)
             )
         )
-    approved_count = approved_counts([publication.id]).get(publication.id, 0)
-    return Thread(_nest(roots, replies, max_depth), pages, approved_count)
+    count = visible_counts([publication.id]).get(publication.id, 0)
+    return Thread(_nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id))
+
+
+def picks(publication: Publication, limit: int = PICKS_SHOWN) -> list[Comment]:
+    """The editors' picks of a publication, the latest picked first."""
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(
+                Comment.publication_id == publication.id,
+                Comment.featured_at.is_not(None),
+                _standing(),
+            )
+            .order_by(Comment.featured_at.desc(), Comment.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def is_visible(comment: Comment) -> bool:
+    """Whether readers see this comment on the page (it and every comment above it)."""
+    if comment.state is not CommentState.APPROVED or comment.hidden or comment.deleted_at:
+        return False
+    parent = comment.parent
+    while parent is not None:
+        if parent.state is not CommentState.APPROVED or parent.hidden:
+            return False
+        parent = parent.parent
+    return True
+
+
+def page_of(comment: Comment, *, sort: str, per_page: int) -> int:
+    """The page of the thread, in the ``sort`` order, that shows this visible comment."""
+    root_id = comment.root_id or comment.id
+    ranked = (
+        select(Comment.id, func.row_number().over(order_by=_order(sort)).label("position"))
+        .where(Comment.publication_id == comment.publication_id, _shown_root())
+        .subquery()
+    )
+    position = db.session.scalar(select(ranked.c.position).where(ranked.c.id == root_id)) or 1
+    return (position - 1) // per_page + 1
 
 
 def own_pending(publication: Publication, own_ids: Sequence[int]) -> list[Comment]:
@@ -94,8 +198,10 @@ def own_pending(publication: Publication, own_ids: Sequence[int]) -> list[Commen
 
 
 def _nest(roots: list[Comment], replies: list[Comment], max_depth: int) -> list[Node]:
-    """Arrange replies under their parents; a reply whose parent is hidden is dropped."""
+    """Arrange replies under their parents; a reply whose parent is hidden is dropped,
+    and so is a deleted reply's stub that no visible reply hangs under."""
     nodes: dict[int, Node] = {c.id: Node(c, 0) for c in roots}
+    placed: list[Node] = []
     for comment in replies:  # oldest first, so a parent is placed before its replies
         parent = nodes.get(comment.parent_id or 0)
         if parent is None:
@@ -108,4 +214,12 @@ def _nest(roots: list[Comment], replies: list[Comment], max_depth: int) -> list[
             node.in_reply_to = direct.comment.name
         nodes[comment.id] = node
         parent.replies.append(node)
+        placed.append(node)
+    stubs = {n.comment.id for n in placed if n.comment.deleted_at is not None}
+    if stubs:
+        answered = {n.comment.parent_id for n in placed if n.comment.deleted_at is None}
+        for node in nodes.values():
+            node.replies = [
+                r for r in node.replies if r.comment.id not in stubs or r.comment.id in answered
+            ]
     return [nodes[c.id] for c in roots]

@@ -87,7 +87,12 @@ def comments(publication: Publication | None, title: str, self_url: str, page_ur
         select(Comment)
         .join(Publication, Publication.id == Comment.publication_id)
         .options(selectinload(Comment.publication))
-        .where(Comment.state == CommentState.APPROVED, ~Comment.hidden, catalog.public())
+        .where(
+            Comment.state == CommentState.APPROVED,
+            ~Comment.hidden,
+            Comment.deleted_at.is_(None),
+            catalog.public(),
+        )
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(ENTRIES)
     )
@@ -102,7 +107,7 @@ def comments(publication: Publication | None, title: str, self_url: str, page_ur
                 title=f"{c.name} on “{c.publication.title}”",
                 url=f"{article}#comment-{c.id}",
                 published=c.created_at,
-                updated=c.created_at,
+                updated=c.edited_at or c.created_at,
                 authors=[c.name],
                 summary="",
                 html=c.body_html,

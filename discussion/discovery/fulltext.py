@@ -409,6 +409,23 @@ def init_app() -> None:
         event.listen(Session, "after_flush", _follow_changes)
 
 
+# Kept in step with the comments by triggers, which SQLite drops with the table: migrations
+# 0010 and every later one that rebuilds "comments" (batch mode) create them from here.
+SQLITE_COMMENT_TRIGGERS = (
+    "CREATE TRIGGER comments_fts_ai AFTER INSERT ON comments BEGIN "
+    "INSERT INTO comment_fts(rowid, body_text, name) VALUES (new.id, new.body_text, new.name); "
+    "END",
+    "CREATE TRIGGER comments_fts_ad AFTER DELETE ON comments BEGIN "
+    "INSERT INTO comment_fts(comment_fts, rowid, body_text, name) "
+    "VALUES ('delete', old.id, old.body_text, old.name); END",
+    "CREATE TRIGGER comments_fts_au AFTER UPDATE OF body_text, name ON comments BEGIN "
+    "INSERT INTO comment_fts(comment_fts, rowid, body_text, name) "
+    "VALUES ('delete', old.id, old.body_text, old.name); "
+    "INSERT INTO comment_fts(rowid, body_text, name) VALUES (new.id, new.body_text, new.name); "
+    "END",
+)
+
+
 # Schema the search index keeps outside the models: FTS5 tables (and their shadow
 # tables), PostgreSQL's generated tsvector column and GIN indexes.
 _OUTSIDE_MODELS = re.compile(

@@ -20,6 +20,9 @@ def _comments(thread: Thread, canonical: str) -> list[dict[str, Any]]:
     while stack:
         node = stack.pop(0)
         comment = node.comment
+        stack[:0] = node.replies
+        if comment.deleted_at is not None:  # a deleted comment's stub says nothing
+            continue
         found.append(
             {
                 "@type": "Comment",
@@ -29,7 +32,6 @@ def _comments(thread: Thread, canonical: str) -> list[dict[str, Any]]:
                 "text": comment.body_text,
             }
         )
-        stack[:0] = node.replies
     return found
 
 
@@ -57,7 +59,7 @@ def article(publication: Publication, thread: Thread) -> dict[str, Any] | None:
             "name": current_app.config["SITE_NAME"],
             "url": site,
         },
-        "commentCount": thread.approved_count,
+        "commentCount": thread.visible_count,
         "comment": _comments(thread, canonical),
     }
     if publication.published_at is not None:

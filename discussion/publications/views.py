@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,13 +19,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
-from ..comments import posting, thread
+from ..comments import editing, posting, thread
 from ..comments.forms import CommentForm
 from ..comments.visitor import own_comment_ids
 from ..discovery import metadata
 from ..extensions import cache, db
-from ..models import Author, Publication, PublicationType, Topic, utcnow
+from ..models import Author, Comment, Publication, PublicationType, Topic, utcnow
 from ..moderation import settings
 from ..web import clock, formtoken, pagecache
 from ..web.params import page_arg, parse_id
@@ -35,7 +38,7 @@ bp = Blueprint("publications", __name__)
 @bp.get("/")
 def front() -> Response:
     latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
-    counts = thread.approved_counts(p.id for p in latest)
+    counts = thread.visible_counts(p.id for p in latest)
     discussed = catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN)
     return _listing(
         render_template(
@@ -79,7 +82,7 @@ def label(kind: str, slug: str) -> Response:
             kind=kind,
             label=found,
             pages=pages,
-            counts=thread.approved_counts(p.id for p in pages.items),
+            counts=thread.visible_counts(p.id for p in pages.items),
             discussed=discussed,
         )
     )
@@ -105,7 +108,7 @@ def index() -> Response:
             filters=filters,
             types=catalog.all_types(),
             topics=catalog.all_topics(),
-            counts=thread.approved_counts(p.id for p in pages.items),
+            counts=thread.visible_counts(p.id for p in pages.items),
         )
     )
 
@@ -130,6 +133,8 @@ def article(slug: str) -> Response | str:
     if publication is None:
         return _moved_or_404(slug)
     form = CommentForm(publication_id=publication.id)
+    if current_user.is_authenticated:  # staff comment as themselves
+        form.name.data = current_user.username
     reply_to = parse_id(request.args.get("reply_to"))
     if reply_to is not None and posting.replyable(reply_to, publication.id):
         form.parent_id.data = str(reply_to)
@@ -177,8 +182,8 @@ def _cached_article(state: catalog.PageState) -> Response:
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
     key = (
-        f"article/{state.id}/{state.cache_version}/{page}/{int(open_now)}/"
-        f"{formtoken.window()}/{catalog.live_mark()}"
+        f"article/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
     )
     html = cache.get(key)
     if html is None:
@@ -205,16 +210,23 @@ def render_article(
     *,
     form_notice: str | None = None,
     preview_banner: str | None = None,
+    preview: str | None = None,
 ) -> str:
     """The article page, with the comment form as given (fresh, or holding the reader's
-    text); the desk's previews add a banner above it."""
+    text, with its ``preview`` when asked); the desk's previews add a banner above it.
+
+    What belongs to one reader (their pending comments, what they may still edit,
+    moderators' buttons) is only on pages that are never shared: a reader with a
+    session or signed in is not served the shared page."""
     config = current_app.config
     comments = thread.page(
         publication,
         page=page_arg(),
         per_page=config["COMMENT_THREADS_PER_PAGE"],
         max_depth=config["COMMENT_MAX_DEPTH"],
+        sort=sort_arg(),
     )
+    own_ids = own_comment_ids()
     parent_id = parse_id(form.parent_id.data)
     parent = posting.replyable(parent_id, publication.id) if parent_id is not None else None
     return render_template(
@@ -222,11 +234,52 @@ def render_article(
         publication=publication,
         comments_open=posting.is_open(publication, settings.rule_settings(), utcnow().date()),
         thread=comments,
-        own_pending=thread.own_pending(publication, own_comment_ids()),
+        own_pending=thread.own_pending(publication, own_ids),
+        editable=_editable(own_ids),
+        own_ids=set(own_ids),
+        picks=thread.picks(publication) if _picks_tab() else None,
         form=form,
         form_notice=form_notice,
+        preview=preview,
+        sorts=thread.SORTS,
+        thread_url=thread_url,
         reply_parent=parent,
         related=related.entries(publication),
         preview_banner=preview_banner,
         metadata=metadata.article(publication, comments),
     )
+
+
+def _picks_tab() -> bool:
+    """The reader opened the Picks tab (``?tab=picks``)."""
+    return request.args.get("tab") == "picks"
+
+
+def _editable(own_ids: list[int]) -> dict[int, datetime]:
+    """The reader's own comments they may still edit or delete, with until when."""
+    if not own_ids:
+        return {}
+    minutes = current_app.config["COMMENT_EDIT_MINUTES"]
+    now = clock.now()
+    found = db.session.scalars(select(Comment).where(Comment.id.in_(own_ids)))
+    return {
+        c.id: editing.deadline(c, minutes)
+        for c in found
+        if editing.refusal(c, owned=True, now=now, minutes=minutes) is None
+    }
+
+
+def sort_arg() -> str:
+    """The thread's order from ``?sort=``; the site's default for anything else."""
+    sort = request.args.get("sort", "")
+    return sort if sort in thread.SORTS else current_app.config["COMMENT_SORT_DEFAULT"]
+
+
+def thread_url(slug: str, page: int, sort: str, anchor: str) -> str:
+    """The article at one page of its thread in one order (defaults left out)."""
+    args: dict[str, Any] = {}
+    if page > 1:
+        args["page"] = page
+    if sort != current_app.config["COMMENT_SORT_DEFAULT"]:
+        args["sort"] = sort
+    return url_for("publications.article", slug=slug, _anchor=anchor, **args)

@@ -79,6 +79,45 @@ def _revision(page: Page, _discussion: Discussion) -> Response:
     return opened.value
 
 
+def _preview(page: Page, _discussion: Discussion) -> Response:
+    """The article showing a comment's preview, the form still filled."""
+    page.goto(support.USIP)
+    name, _email, body = support.comment_fields(page)
+    name.fill("Previewer")
+    body.fill("A **previewed** comment.")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#comment-preview")).to_be_visible()
+    return posted.value
+
+
+def _own_edit(page: Page, _discussion: Discussion) -> Response:
+    """A poster's edit page, opened from their comment awaiting moderation."""
+    support.post_comment(page, support.unique("Checked"), "To be edited.")
+    with page.expect_response(lambda r: r.url.endswith("/edit")) as opened:
+        page.locator("#your-comments").get_by_role("link", name="Edit or delete").first.click()
+    return opened.value
+
+
+def _edit_history(page: Page, _discussion: Discussion) -> Response:
+    """A moderator's view of an edited comment's earlier texts (staff post as themselves,
+    published at once, and edit like any poster)."""
+    page.goto(support.USIP)
+    _name, _email, body = support.comment_fields(page)
+    body.fill("From the newsroom, first wording.")
+    page.get_by_role("button", name="Submit comment").click()
+    expect(page.locator(".notice--success")).to_be_visible()
+    own = page.locator(".comment-list .comment__own a").last
+    own.click()
+    page.get_by_label("Comment", exact=True).fill("From the newsroom, second wording.")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".notice--success")).to_be_visible()
+    number = page.url.rsplit("#comment-", 1)[1]
+    response = page.goto(f"/moderation/comments/{number}/edits")
+    assert response is not None and response.status == 200
+    return response
+
+
 def _report_form(page: Page, _discussion: Discussion) -> Response:
     page.goto(support.USIP)
     with page.expect_response(lambda r: "/report" in r.url) as opened:
@@ -114,6 +153,10 @@ VISITS = [
     Visit("search-nothing", False, _goto('/search?q="no+such"+words&type=analysis')),
     Visit("topic", False, _goto("/topics/global-policy")),
     Visit("article-form-errors", False, _bad_comment),
+    Visit("article-preview", False, _preview),
+    Visit("article-picks", False, _goto(support.USIP + "?tab=picks")),
+    Visit("comment-edit", False, _own_edit),
+    Visit("comment-edits", True, _edit_history),
     Visit("report", False, _report_form),
     Visit("status", False, _status),
     Visit("login", False, _goto("/auth/login")),

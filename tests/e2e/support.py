@@ -95,6 +95,7 @@ class LiveServer:
             "FLASK_SECRET_KEY": self.secret_key,
             "FLASK_SECURE_COOKIES": "false",
             "FLASK_RATELIMIT_ENABLED": "false",
+            "FLASK_COMMENT_POLL_SECONDS": "2",  # open pages ask for new comments quickly
             "FLASK_MEDIA_ROOT": str(self.workdir / "media"),
             **({"FLASK_SITE_URL": self.url} if self.port else {}),
         }

@@ -24,6 +24,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
+from discussion.discovery.fulltext import SQLITE_COMMENT_TRIGGERS
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -127,23 +129,8 @@ def upgrade():
             "CREATE VIRTUAL TABLE comment_fts USING fts5(body_text, name, content='comments', "
             "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
         )
-        op.execute(
-            "CREATE TRIGGER comments_fts_ai AFTER INSERT ON comments BEGIN "
-            "INSERT INTO comment_fts(rowid, body_text, name) "
-            "VALUES (new.id, new.body_text, new.name); END"
-        )
-        op.execute(
-            "CREATE TRIGGER comments_fts_ad AFTER DELETE ON comments BEGIN "
-            "INSERT INTO comment_fts(comment_fts, rowid, body_text, name) "
-            "VALUES ('delete', old.id, old.body_text, old.name); END"
-        )
-        op.execute(
-            "CREATE TRIGGER comments_fts_au AFTER UPDATE OF body_text, name ON comments BEGIN "
-            "INSERT INTO comment_fts(comment_fts, rowid, body_text, name) "
-            "VALUES ('delete', old.id, old.body_text, old.name); "
-            "INSERT INTO comment_fts(rowid, body_text, name) "
-            "VALUES (new.id, new.body_text, new.name); END"
-        )
+        for statement in SQLITE_COMMENT_TRIGGERS:
+            op.execute(statement)
         op.execute("INSERT INTO comment_fts(comment_fts) VALUES ('rebuild')")
     _index_publications(bind)
     # Filtered listings: read labels' publications and who may see them from indexes alone.
