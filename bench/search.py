@@ -6,6 +6,7 @@ whole view: parsing, queries, passages, template), one at a time.
     .venv/bin/python bench/search.py --database postgresql             # PostgreSQL
     .venv/bin/python bench/search.py --publications 10000 --what index # the index figure
     .venv/bin/python bench/search.py --publications 1000 --what queue  # queue search, 1M comments
+    .venv/bin/python bench/search.py --what sitemap                    # the sitemap's memory
 
 The collection is synthetic but shaped like text: words drawn by a Zipf law (exponent
 1.07) from a vocabulary of the seed documents' own words followed by 30,000 made-up ones,
@@ -33,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -193,7 +195,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--publications", type=int, default=100_000)
-    parser.add_argument("--what", choices=("search", "index", "queue"), default="search")
+    parser.add_argument("--what", choices=("search", "index", "queue", "sitemap"), default="search")
     parser.add_argument("--comments", type=int, default=1_000_000, help="for --what queue")
     parser.add_argument("--queries", type=int, default=100, help="of each kind")
     args = parser.parse_args()
@@ -210,7 +212,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = database(args.database, Path(tmp))
         os.environ["FLASK_RATELIMIT_ENABLED"] = "false"
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SITE_URL": "https://example.org"}
+        )
         with app.app_context():
             upgrade(directory=str(ROOT / "discussion" / "migrations"))
             started = time.perf_counter()
@@ -251,6 +255,24 @@ def main() -> int:
                     type=rng.choice(TYPES).lower().replace(" ", "-"),
                 )
                 timed("common word", "/search", q=rng.choice(common))
+        elif args.what == "sitemap":
+            for path in (
+                "/sitemap.xml",
+                "/sitemaps/publications-1.xml",
+                "/sitemaps/publications-2.xml",
+            ):
+                tracemalloc.start()
+                started = time.perf_counter()
+                response = client.get(path, buffered=False)
+                size = sum(len(chunk) for chunk in response.response)
+                response.close()
+                elapsed = time.perf_counter() - started
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                print(
+                    f"  {path}: {size / 1e6:.1f} MB streamed in {elapsed:.2f} s, "
+                    f"Python heap peak {peak / 1e6:.1f} MB"
+                )
         elif args.what == "queue":
             with app.app_context():
                 comment_words = fill_comments(args.comments, args.publications, rng)

@@ -276,3 +276,17 @@ def test_a_word_found_everywhere_ranks_only_the_newest_matches(
     found = titles(client, q="refugees")
     assert len(found) == 3 and oldest.title not in found
     assert titles(client, q="refugees", to="2020-12-31") == ["Refugees"]  # filters come first
+
+
+def test_the_queue_search_looks_through_the_newest_matches(
+    app: Flask, client: FlaskClient, moderator: Moderator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "COMMENTS_SEARCHED", 2)
+    login(client, "mod")
+    publication = make_publication()
+    made = [
+        make_comment(publication, state=CommentState.PENDING, body="Ceasefire now.", minutes=n)
+        for n in range(3)
+    ]
+    page = client.get("/moderation/?q=ceasefire").get_data(as_text=True)
+    assert [int(i) for i in re.findall(r'id="comment-(\d+)"', page)] == [made[2].id, made[1].id]

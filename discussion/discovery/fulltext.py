@@ -55,6 +55,7 @@ MAX_ITEMS = 12  # words or phrases of a query that are read
 FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)  # title, dek, body, names — in the FTS5 column order
 TS_WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
 RANKED_AT_MOST = 2000  # matches ranked per search: the newest (see ranked_publications)
+COMMENTS_SEARCHED = 5000  # the newest matches a moderator's search looks through
 ENGLISH = literal_column("'english'::regconfig")
 
 # Words too common to look for: the Snowball English stop words, which PostgreSQL's
@@ -292,13 +293,23 @@ def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
 
 
 def comments_matching(session: Session, query: Query) -> ColumnElement[bool]:
-    """A condition on comments: their text or name matches ``query``."""
+    """A condition on comments: among the newest ``COMMENTS_SEARCHED`` whose text or name
+    matches ``query`` (a word in most comments then costs no more than a rare one)."""
     if _postgresql(session):
-        return literal_column(PG_COMMENT_DOCUMENT).op("@@")(ts_query(query))
-    fts = table("comment_fts", column("rowid", Integer))
-    found = select(fts.c.rowid).where(
-        literal_column("comment_fts").op("MATCH")(fts5_expression(query))
-    )
+        found = (
+            select(Comment.id)
+            .where(literal_column(PG_COMMENT_DOCUMENT).op("@@")(ts_query(query)))
+            .order_by(Comment.id.desc())
+            .limit(COMMENTS_SEARCHED)
+        )
+    else:
+        fts = table("comment_fts", column("rowid", Integer))
+        found = (
+            select(fts.c.rowid)
+            .where(literal_column("comment_fts").op("MATCH")(fts5_expression(query)))
+            .order_by(fts.c.rowid.desc())
+            .limit(COMMENTS_SEARCHED)
+        )
     return Comment.id.in_(found)
 
 
