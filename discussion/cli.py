@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 from . import demo
 from .accounts import staff
+from .archive import commands as archive_commands
 from .comments import posting, privacy
 from .extensions import db
 from .mail import worker
@@ -179,3 +180,4 @@ def init_app(app: Flask) -> None:
         demo_data_command,
     ):
         app.cli.add_command(command)
+    archive_commands.init_app(app)
