@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -12,8 +13,9 @@ from flask import current_app
 
 from ..extensions import db
 from ..web import clock
-from . import wordpress
+from . import disqus, isso, wordpress
 from .importing import Importer, Summary
+from .threads import ThreadMatcher, parse_maps
 from .xmlstream import NotTheFormat
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -57,12 +59,24 @@ def _run(
         try:
             read(source, progress)
         except NotTheFormat as error:
-            if importer.dry_run:
-                db.session.rollback()
-            else:
-                importer.finish()
+            _stop(importer)
             raise click.ClickException(f"{path.name}: {error}") from error
         bar.update(size - done[0])
+    return _report(importer)
+
+
+def _stop(importer: Importer) -> None:
+    """After a file turned out not to be the format: keep the batches already stored
+    (a dry run keeps nothing), so running again after mending the file adds the rest."""
+    if importer.dry_run:
+        db.session.rollback()
+    else:
+        importer.finish()
+    for line in importer.summary.lines()[:-1]:
+        click.echo(line, err=True)
+
+
+def _report(importer: Importer) -> Summary:
     summary = importer.finish()
     if importer.dry_run:
         db.session.rollback()
@@ -84,6 +98,80 @@ def import_wordpress(file: Path, dry_run: bool, pages: bool) -> None:
         lambda source, progress: wordpress.run(importer, source, pages=pages, progress=progress),
         "Importing WordPress",
     )
+
+
+MAP = click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="OLD_PREFIX=NEW_PREFIX",
+    help="Read thread addresses starting OLD_PREFIX as starting NEW_PREFIX (repeatable).",
+)
+CREATE_MISSING = click.option(
+    "--create-missing",
+    is_flag=True,
+    help="Create a minimal publication for a thread no publication matches.",
+)
+
+
+def _matcher(importer: Importer, maps: tuple[str, ...], create_missing: bool) -> ThreadMatcher:
+    try:
+        return ThreadMatcher(importer, parse_maps(maps), create_missing=create_missing)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--map") from error
+
+
+@import_group.command("disqus")
+@click.argument("file", type=FILE)
+@DRY_RUN
+@MAP
+@CREATE_MISSING
+def import_disqus(file: Path, dry_run: bool, maps: tuple[str, ...], create_missing: bool) -> None:
+    """Import a Disqus export: threads matched to publications by address."""
+    importer = _importer("disqus", dry_run)
+    matcher = _matcher(importer, maps, create_missing)
+    _run(
+        importer,
+        file,
+        lambda source, progress: disqus.run(importer, source, matcher, progress=progress),
+        "Importing Disqus",
+    )
+
+
+@import_group.command("isso")
+@click.argument("file", type=FILE)
+@DRY_RUN
+@MAP
+@CREATE_MISSING
+def import_isso(file: Path, dry_run: bool, maps: tuple[str, ...], create_missing: bool) -> None:
+    """Import Isso's SQLite database: threads matched to publications by URI."""
+    importer = _importer("isso", dry_run)
+    matcher = _matcher(importer, maps, create_missing)
+    total = _isso_rows(file)
+    with click.progressbar(length=total, label="Importing Isso") as bar:
+        done = [0]
+
+        def progress(position: int) -> None:
+            bar.update(position - done[0])
+            done[0] = position
+
+        try:
+            isso.run(importer, file, matcher, progress=progress)
+        except NotTheFormat as error:
+            _stop(importer)
+            raise click.ClickException(f"{file.name}: {error}") from error
+    _report(importer)
+
+
+def _isso_rows(path: Path) -> int:
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return connection.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return 0  # not an Isso database: the import says so
 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
