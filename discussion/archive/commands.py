@@ -11,9 +11,10 @@ from typing import IO
 import click
 from flask import current_app
 
+from ..accounts import staff
 from ..extensions import db
-from ..web import clock
-from . import disqus, isso, wordpress
+from ..web import clock, links
+from . import archivefile, disqus, isso, wordpress, wxr
 from .importing import Importer, Summary
 from .threads import ThreadMatcher, parse_maps
 from .xmlstream import NotTheFormat
@@ -174,6 +175,94 @@ def _isso_rows(path: Path) -> int:
         return 0  # not an Isso database: the import says so
 
 
+@import_group.command("archive")
+@click.argument("file", type=FILE)
+@DRY_RUN
+def import_archive(file: Path, dry_run: bool) -> None:
+    """Restore this site's own export (``flask export``) into an empty database."""
+    with click.progressbar(length=0, label="Restoring") as bar:
+        try:
+            counts = archivefile.load(file, progress=lambda: bar.update(1))
+        except archivefile.ArchiveError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{file.name}: {error}") from error
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for name, n in counts.items():
+        if n:
+            click.echo(f"{name}: {n} rows")
+    staff = counts["moderators"]
+    if staff and not archivefile.had_credentials(file):
+        click.echo(
+            f"{staff} staff accounts came without passwords: give each one with "
+            "`flask --app discussion set-password NAME`."
+        )
+    prefix = "dry run, nothing written: would have " if dry_run else ""
+    click.echo(
+        f"{prefix}imported {counts['publications']} publications, "
+        f"{counts['comments']} comments; skipped 0"
+    )
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["archive", "wxr"]),
+    default="archive",
+    show_default=True,
+    help="archive: this site's JSON Lines (gzip for .gz); wxr: WordPress's XML.",
+)
+@click.option(
+    "--with-credentials",
+    is_flag=True,
+    help="Include staff password hashes (keep such a file as safe as the database).",
+)
+def export_command(file: Path, kind: str, with_credentials: bool) -> None:
+    """Write everything needed to rebuild the site elsewhere (or its comments as WXR)."""
+    if kind == "wxr":
+        try:
+            site = links.site_url()
+        except links.NoSiteAddress as error:
+            raise click.ClickException(str(error)) from error
+        with click.progressbar(length=0, label="Exporting WXR") as bar:
+            wxr.write(file, site, current_app.config["SITE_NAME"], progress=lambda: bar.update(1))
+        click.echo(f"Wrote {file} (WordPress eXtended RSS 1.2).")
+        return
+    with click.progressbar(length=0, label="Exporting") as bar:
+        counts = archivefile.write(
+            file, with_credentials=with_credentials, progress=lambda: bar.update(1)
+        )
+    click.echo(
+        f"Wrote {file}: {counts['publications']} publications, {counts['comments']} comments, "
+        f"{sum(counts.values())} rows in all"
+        + ("" if with_credentials else "; staff accounts without password hashes")
+        + "."
+    )
+
+
+@click.command("set-password")
+@click.argument("name")
+@click.option("--password", help="Omit to be prompted (hidden, asked twice).")
+def set_password_command(name: str, password: str | None) -> None:
+    """Give a staff account a new password (e.g. after restoring an archive)."""
+    person = staff.find(name)
+    if person is None:
+        raise click.ClickException(f"No staff account {name!r}.")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        staff.set_password(person, password)
+    except staff.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Password set for {person.username!r}.")
+
+
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Register the archive's commands."""
-    app.cli.add_command(import_group)
+    for command in (import_group, export_command, set_password_command):
+        app.cli.add_command(command)
