@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import IO
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 
 from ..accounts import staff
 from ..extensions import db
 from ..web import clock, links
-from . import archivefile, disqus, isso, wordpress, wxr
+from . import archivefile, backup, disqus, isso, wordpress, wxr
 from .importing import Importer, Summary
 from .threads import ThreadMatcher, parse_maps
 from .xmlstream import NotTheFormat
@@ -262,7 +262,58 @@ def set_password_command(name: str, password: str | None) -> None:
     click.echo(f"Password set for {person.username!r}.")
 
 
-def init_app(app) -> None:  # type: ignore[no-untyped-def]
+def _media_root() -> Path:
+    return Path(current_app.config.get("MEDIA_ROOT") or f"{current_app.instance_path}/media")
+
+
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory: Path) -> None:
+    """Copy the SQLite database (consistent, while the site runs) and the media into DIR."""
+    db.session.remove()
+    try:
+        copied = backup.backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], _media_root(), directory
+        )
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Backed up to {directory}: the database ({copied.database_bytes:,} bytes) and "
+        f"{copied.media_files} media files."
+    )
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+def restore_command(directory: Path, yes: bool) -> None:
+    """Bring back a backup made by `backup DIR`: the database is replaced by the copy."""
+    if not yes:
+        click.confirm(
+            "Replace the site's database with the backup (what was written since is lost)?",
+            abort=True,
+        )
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        copied = backup.restore(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], _media_root(), directory
+        )
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Restored from {directory}: the database and {copied.media_files} media files. "
+        "Run `flask --app discussion db upgrade` if the backup is from an older version."
+    )
+
+
+def init_app(app: Flask) -> None:
     """Register the archive's commands."""
-    for command in (import_group, export_command, set_password_command):
+    for command in (
+        import_group,
+        export_command,
+        set_password_command,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
