@@ -416,3 +416,22 @@ def test_parents_missing_or_in_a_circle(app: Flask, runner, tmp_path: Path) -> N
     for c in by_text.values():  # every thread ends at a top-level comment
         assert c.root_id is None if c.parent_id is None else c.root_id is not None
     assert by_text["Under B."].root_id == top.id
+
+
+def test_worker_processes_store_what_one_process_stores(app: Flask, tmp_path: Path) -> None:
+    """Large imports convert and sanitize in worker processes: same text, same HTML."""
+    from discussion.archive.convert import render_batch
+
+    bodies = [
+        f"Comment <b>{n}</b> with a [link](https://example.org/{n}) & *stars*" for n in range(600)
+    ]
+    post = WpPost(1, comments=[WpComment(n + 1, content=b) for n, b in enumerate(bodies)])
+    path = write(tmp_path, "many.xml", wxr([post]))
+    importer = Importer(
+        "wordpress", secret_key="k", personal_data_days=30, now=clock.now(), workers=2
+    )
+    with path.open("rb") as source:
+        wordpress.run(importer, source)
+    assert importer.finish().comments.imported == 600
+    stored = [(c.body_text, c.body_html, c.body_hash) for c in comments()]
+    assert stored == render_batch([(b, "html") for b in bodies])

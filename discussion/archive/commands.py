@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -30,13 +31,19 @@ def import_group() -> None:
     """Bring an archive in: WordPress, Disqus, Isso, or this site's own export."""
 
 
-def _importer(source: str, dry_run: bool) -> Importer:
+# Below this size the worker processes would take longer to start than they save.
+PARALLEL_FROM_BYTES = 5_000_000
+
+
+def _importer(source: str, dry_run: bool, path: Path) -> Importer:
+    large = path.stat().st_size >= PARALLEL_FROM_BYTES
     return Importer(
         source,
         secret_key=current_app.config["SECRET_KEY"],
         personal_data_days=current_app.config["PERSONAL_DATA_DAYS"],
         now=clock.now(),
         dry_run=dry_run,
+        workers=(os.cpu_count() or 1) if large else 1,
     )
 
 
@@ -92,7 +99,7 @@ def _report(importer: Importer) -> Summary:
 @click.option("--pages", is_flag=True, help="Import pages too, as publications of type Page.")
 def import_wordpress(file: Path, dry_run: bool, pages: bool) -> None:
     """Import a WordPress export (WXR 1.1 or 1.2): published posts and their comments."""
-    importer = _importer("wordpress", dry_run)
+    importer = _importer("wordpress", dry_run, file)
     _run(
         importer,
         file,
@@ -129,7 +136,7 @@ def _matcher(importer: Importer, maps: tuple[str, ...], create_missing: bool) ->
 @CREATE_MISSING
 def import_disqus(file: Path, dry_run: bool, maps: tuple[str, ...], create_missing: bool) -> None:
     """Import a Disqus export: threads matched to publications by address."""
-    importer = _importer("disqus", dry_run)
+    importer = _importer("disqus", dry_run, file)
     matcher = _matcher(importer, maps, create_missing)
     _run(
         importer,
@@ -146,7 +153,7 @@ def import_disqus(file: Path, dry_run: bool, maps: tuple[str, ...], create_missi
 @CREATE_MISSING
 def import_isso(file: Path, dry_run: bool, maps: tuple[str, ...], create_missing: bool) -> None:
     """Import Isso's SQLite database: threads matched to publications by URI."""
-    importer = _importer("isso", dry_run)
+    importer = _importer("isso", dry_run, file)
     matcher = _matcher(importer, maps, create_missing)
     total = _isso_rows(file)
     with click.progressbar(length=total, label="Importing Isso") as bar:

@@ -9,7 +9,7 @@ from typing import IO
 from xml.etree.ElementTree import Element
 
 from ..models import CommentState
-from .importing import MAX_COMMENT_LENGTH, Importer, IncomingComment, markdown_from_html
+from .importing import MAX_COMMENT_LENGTH, Importer, IncomingComment
 from .threads import ThreadMatcher
 from .xmlstream import NotTheFormat, XmlStream, child, child_text, local
 
@@ -104,8 +104,10 @@ def _post(importer: Importer, element: Element, threads: dict[str, int | None]) 
         importer.warn(f"{where}: {len(content):,} characters, longer than any comment; skipped")
         importer.skip_comment("too long")
         return
-    body = markdown_from_html(content) or (DELETED_TEXT if deleted else "")
-    if not body:
+    kind = "html"
+    if deleted and not content.strip():
+        content, kind = DELETED_TEXT, "markdown"  # kept, so its replies keep their place
+    if not content.strip():
         importer.skip_comment("empty")
         return
     created = _time(child_text(element, "createdAt"))
@@ -113,7 +115,7 @@ def _post(importer: Importer, element: Element, threads: dict[str, int | None]) 
         importer.warn(f"{where}: no readable date; skipped")
         importer.skip_comment("malformed")
         return
-    if "\N{REPLACEMENT CHARACTER}" in body:
+    if "\N{REPLACEMENT CHARACTER}" in content:
         importer.warn(f"{where}: bytes that are not UTF-8 replaced")
     author = child(element, "author")
     parent = child(element, "parent")
@@ -122,7 +124,8 @@ def _post(importer: Importer, element: Element, threads: dict[str, int | None]) 
         IncomingComment(
             source_id=f"post {key}",
             publication_id=publication_id,
-            body_text=body,
+            content=content,
+            kind=kind,
             created_at=created,
             state=state,
             name=child_text(author, "name") if author is not None else "",

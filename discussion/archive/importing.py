@@ -6,20 +6,19 @@ summary of what moved."""
 
 from __future__ import annotations
 
-import html
 import ipaddress
+import multiprocessing
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup
-from markdownify import MarkdownConverter
 from sqlalchemy import insert, select, update
 
-from ..comments import posting, sanitizer
+from ..comments import sanitizer
 from ..comments.privacy import keyed_hash
 from ..extensions import db
 from ..models import (
@@ -31,8 +30,10 @@ from ..models import (
     SlugRedirect,
 )
 from ..publications import catalog, content, related
+from .convert import plain_text, render_batch
 
 BATCH = 1000  # comments per transaction
+CHUNK = 250  # comments per piece of work handed to a worker process
 MAX_WARNINGS = 500  # listed in the summary; the rest are counted
 # WordPress keeps at most 65,525 bytes of a comment; anything longer is not a comment.
 MAX_COMMENT_LENGTH = 65_536
@@ -91,11 +92,11 @@ class Summary:
 
 @dataclass(frozen=True)
 class IncomingComment:
-    """A comment as an export gives it, with its text already made safe to store."""
+    """A comment as an export gives it; its text is converted and rendered in batches."""
 
     source_id: str
     publication_id: int
-    body_text: str
+    content: str  # as the export has it: HTML (WordPress, Disqus) or Markdown (Isso)
     created_at: datetime
     state: CommentState
     name: str = ""
@@ -105,55 +106,7 @@ class IncomingComment:
     user_agent: str | None = None
     parent_source_id: str | None = None
     where: str = ""  # how a warning names it: "post 12, comment 40"
-
-
-# --- text ------------------------------------------------------------------------------
-
-_BLANK_LINES = re.compile(r"\n\s*\n")
-_BLOCK_TAG = re.compile(r"<(p|div|ul|ol|blockquote|pre|h[1-6]|table)[\s>]", re.IGNORECASE)
-_UNSAFE = ("script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math")
-
-
-class _Converter(MarkdownConverter):
-    """HTML to the Markdown the site stores; links keep only http(s) and mailto."""
-
-    def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
-        href = el.get("href") or ""
-        if not sanitizer.is_allowed_url(href):
-            return text
-        return super().convert_a(el, text, parent_tags)
-
-
-_MARKDOWN = _Converter(heading_style="ATX", bullets="-", strip=["img"], escape_misc=False)
-_ARTICLE_MARKDOWN = _Converter(heading_style="ATX", bullets="-", escape_misc=False)
-
-
-def paragraphs(source: str) -> str:
-    """WordPress's stored text as HTML: blank lines part paragraphs, and a single line
-    break is a break, as WordPress shows it (``wpautop``), unless it is already HTML."""
-    source = source.replace("\r\n", "\n").strip()
-    if _BLOCK_TAG.search(source):
-        return source
-    parts = [p.strip().replace("\n", "<br>\n") for p in _BLANK_LINES.split(source) if p.strip()]
-    return "".join(f"<p>{p}</p>" for p in parts)
-
-
-def markdown_from_html(source: str, *, article: bool = False) -> str:
-    """Untrusted HTML as Markdown source text: scripts, styles and frames dropped, the
-    rest turned into the Markdown the sanitizer renders (never passed through)."""
-    soup = BeautifulSoup(paragraphs(source), "html.parser")
-    for tag in soup.find_all(_UNSAFE):
-        tag.decompose()
-    converter = _ARTICLE_MARKDOWN if article else _MARKDOWN
-    text = converter.convert_soup(soup)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def plain_text(source: str) -> str:
-    """A title or a name: tags dropped, entities decoded, spaces collapsed."""
-    if "<" in source:
-        source = BeautifulSoup(source, "html.parser").get_text(" ")
-    return " ".join(html.unescape(source).split())
+    kind: str = "html"
 
 
 def old_path(url: str) -> str | None:
@@ -190,6 +143,7 @@ class Importer:
         now: datetime,
         dry_run: bool = False,
         batch: int = BATCH,
+        workers: int = 1,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
@@ -207,6 +161,9 @@ class Importer:
         self._touched: set[int] = set()
         self._rethread: set[int] = set()
         self.created_publications = 0
+        self.workers = workers
+        self._pool: Any = None
+        self._rendered: dict[int, tuple[str, str, str]] = {}
 
     # warnings and skips
 
@@ -297,6 +254,15 @@ class Importer:
             else:
                 seen.add(c.source_id)
                 fresh.append(c)
+        rendered = self._render(fresh)
+        kept = []
+        for c, result in zip(fresh, rendered, strict=True):
+            if not result[0]:
+                self.skip_comment("empty")
+                continue
+            self._rendered[id(c)] = result
+            kept.append(c)
+        fresh = kept
         # Parents before their replies: each wave stores the comments whose parent is
         # stored (or who have none); what is left waits for a parent later in the file.
         waiting = fresh
@@ -308,9 +274,28 @@ class Importer:
             waiting = [c for c in waiting if id(c) not in stored]
             self._insert(wave, known)
         for c in waiting:  # parent not seen yet: top-level until it comes
-            self._insert([_without_parent(c)], known)
+            orphan = _without_parent(c)
+            self._rendered[id(orphan)] = self._rendered[id(c)]
+            self._insert([orphan], known)
             comment_id = known[c.source_id][0]
             self._forward.append((comment_id, c.parent_source_id or "", c.where))
+        self._rendered.clear()
+
+    def _render(self, comments: list[IncomingComment]) -> list[tuple[str, str, str]]:
+        """Convert and sanitize a batch; in worker processes when the import is large."""
+        items = [(c.content, c.kind) for c in comments]
+        if self.workers <= 1 or len(items) < 2 * CHUNK:
+            return render_batch(items)
+        if self._pool is None:
+            self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
+        chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+        return [r for part in self._pool.map(render_batch, chunks) for r in part]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
 
     def _already(
         self, c: IncomingComment, current: tuple[int, int | None] | None, known: dict
@@ -380,6 +365,7 @@ class Importer:
             db.session.execute(insert(Decision), decisions)
 
     def _row(self, c: IncomingComment, known: dict) -> dict:
+        text, body_html, body_hash = self._rendered[id(c)]
         parent_id = root_id = None
         if c.parent_source_id:
             parent_id, parent_root = known[c.parent_source_id]
@@ -393,9 +379,9 @@ class Importer:
             "name": (plain_text(c.name) or "Anonymous")[:NAME_LENGTH],
             "email": _email(c.email),
             "website": _website(c.website),
-            "body_text": c.body_text,
-            "body_html": sanitizer.render(c.body_text),
-            "body_hash": posting.body_hash(c.body_text),
+            "body_text": text,
+            "body_html": body_html,
+            "body_hash": body_hash,
             "sanitizer_version": sanitizer.SANITIZER_VERSION,
             "state": c.state,
             "created_at": c.created_at,
@@ -410,7 +396,10 @@ class Importer:
     def finish(self) -> Summary:
         """Store what waits, attach replies whose parent came later, mend threads, and
         recompute related lists once."""
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self.close()
         if self._forward:
             self._attach_forward()
         if not self.dry_run:

@@ -114,7 +114,8 @@ def _comment(importer: Importer, row: tuple, threads: dict[int, int | None]) -> 
         IncomingComment(
             source_id=f"comment {comment_id}",
             publication_id=publication_id,
-            body_text=body,
+            content=body,
+            kind="markdown",
             created_at=when,
             state=state,
             name=str(author or ""),

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import LegacyAddress, Publication, SlugRedirect
 from ..publications import catalog
-from .importing import Importer, normal_path, old_path, plain_text
+from .convert import plain_text
+from .importing import Importer, normal_path, old_path
 
 _ARTICLE = re.compile(r"/publications/([^/?#]+)/?$")
 

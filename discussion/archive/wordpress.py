@@ -11,8 +11,9 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from ..models import CommentState
+from .convert import markdown_from_html, plain_text
 from .importing import MAX_COMMENT_LENGTH as MAX_LENGTH
-from .importing import Importer, IncomingComment, markdown_from_html, old_path, plain_text
+from .importing import Importer, IncomingComment, old_path
 from .xmlstream import NotTheFormat, XmlStream, child, child_text, local, namespace
 
 FORMAT = "a WordPress export (WXR)"
@@ -211,8 +212,7 @@ def _comment(
         importer.warn(f"{where}: {len(content):,} characters, longer than any comment; skipped")
         importer.skip_comment("too long")
         return
-    body = markdown_from_html(content)
-    if not body:
+    if not content.strip():
         importer.skip_comment("empty")
         return
     approved = child_text(element, "comment_approved")
@@ -228,14 +228,14 @@ def _comment(
             created = published_at
         else:
             importer.warn(f"{where}: no UTC date; its local date is taken as UTC")
-    if "\N{REPLACEMENT CHARACTER}" in body:
+    if "\N{REPLACEMENT CHARACTER}" in content:
         importer.warn(f"{where}: bytes that are not UTF-8 replaced")
     parent = child_text(element, "comment_parent")
     importer.comment(
         IncomingComment(
             source_id=f"{post_key} comment {comment_id}",
             publication_id=publication_id,
-            body_text=body,
+            content=content,
             created_at=created,
             state=state,
             name=child_text(element, "comment_author"),
