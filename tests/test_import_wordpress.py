@@ -435,3 +435,36 @@ def test_worker_processes_store_what_one_process_stores(app: Flask, tmp_path: Pa
     assert importer.finish().comments.imported == 600
     stored = [(c.body_text, c.body_html, c.body_hash) for c in comments()]
     assert stored == render_batch([(b, "html") for b in bodies])
+
+
+def test_a_changed_post_updates_its_publication_unless_an_editor_saved_it(
+    app: Flask, runner, tmp_path: Path, editor
+) -> None:
+    from discussion.desk import editing
+
+    post = WpPost(1, title="First title", content="<p>First body.</p>")
+    run(runner, write(tmp_path, "v1.xml", wxr([post])))
+    post.title, post.content = "Corrected title", "<p>Corrected body.</p>"
+    path = write(tmp_path, "v2.xml", wxr([post]))
+    dry = run(runner, path, "--dry-run")
+    assert "publications: 0 imported, 1 updated, 0 skipped" in dry.output
+    assert db.session.scalar(select(Publication.title)) == "First title"
+    assert "publications: 0 imported, 1 updated, 0 skipped" in run(runner, path).output
+    db.session.expire_all()
+    publication = db.session.scalar(select(Publication))
+    assert publication.title == "Corrected title"
+    assert "Corrected body." in publication.body_html
+    draft = editing.Draft.of(publication)
+    editing.save(
+        publication,
+        editing.Draft(**{**draft.__dict__, "title": "The editor's title"}),
+        editing.Action.PUBLISH,
+        editor,
+        now=clock.now(),
+    )
+    db.session.commit()
+    post.title = "Third title from WordPress"
+    again = run(runner, write(tmp_path, "v3.xml", wxr([post])))
+    assert "publications: 0 imported, 0 updated, 1 skipped (1 already imported)" in again.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Publication.title)) == "The editor's title"

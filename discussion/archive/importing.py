@@ -160,7 +160,7 @@ class Importer:
         self._dry_seen: set[str] = set()
         self._touched: set[int] = set()
         self._rethread: set[int] = set()
-        self.created_publications = 0
+        self.changed_publications = 0
         self.workers = workers
         self._pool: Any = None
         self._rendered: dict[int, tuple[str, str, str]] = {}
@@ -194,16 +194,35 @@ class Importer:
     def publication(
         self, source_id: str, *, old_paths: Iterable[str] = (), old_slug: str = "", **fields
     ) -> int:
-        """The publication imported from this source item: found, or created."""
-        found = self.existing_publication(source_id)
+        """The publication imported from this source item: created, or found. One found
+        is brought up to date when its source changed and nobody has saved it on the
+        desk since (a desk save counts a revision); otherwise it is left as it is."""
+        found = db.session.scalar(
+            select(Publication).where(
+                Publication.source == self.source, Publication.source_id == source_id
+            )
+        )
         if found is not None:
-            self.skip_publication("already imported")
-            return found
+            if found.revision:
+                self.skip_publication("already imported")
+                return found.id
+            _, changed = content.save_imported(
+                self.source, source_id, publication=found, dry_run=self.dry_run, **fields
+            )
+            if not changed:
+                self.skip_publication("already imported")
+                return found.id
+            self.summary.publications.updated += 1
+            if not self.dry_run:
+                catalog.touch([found.id])
+                self.changed_publications += 1
+            return found.id
         self.summary.publications.imported += 1
         if self.dry_run:
             return next(self._fake_ids)
-        publication = content.add_imported(self.source, source_id, **fields)
-        self.created_publications += 1
+        publication, _ = content.save_imported(self.source, source_id, **fields)
+        assert publication is not None
+        self.changed_publications += 1
         for path in old_paths:
             self.remember_address(path, publication.id)
         if old_slug and catalog.is_slug(old_slug) and old_slug != publication.slug:
@@ -405,7 +424,7 @@ class Importer:
         if not self.dry_run:
             if self._rethread:
                 rethread(self._rethread, self.warn)
-            if self.created_publications:
+            if self.changed_publications:
                 related.refresh_all()
             db.session.commit()
         return self.summary

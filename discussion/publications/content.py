@@ -144,7 +144,7 @@ def free_publication_slug(wanted: str, fallback: str = "publication") -> str:
     return slug
 
 
-def add_imported(
+def save_imported(
     source: str,
     source_id: str,
     *,
@@ -158,31 +158,62 @@ def add_imported(
     types: Iterable[str] = (),
     topics: Iterable[str] = (),
     comments_open: bool = True,
-) -> Publication:
-    """A published publication brought from another system, as the desk would store it:
-    the body is Markdown rendered by the editor's allowlist, labels and authors are the
-    shared ones. ``slug`` is a wish: a free one is chosen. The caller refreshes related
-    lists once the import is done (one recompute, not one per publication)."""
-    publication = Publication(
-        source=source,
-        source_id=source_id,
-        slug=free_publication_slug(slug or title),
-        title=title[: Publication.__table__.c.title.type.length],
-        dek=dek or None,
-        summary=summary or dek or "",
-        body_source=body,
-        body_html=sanitizer.render_article(body),
-        state=PublicationState.PUBLISHED,
-        published_at=published_at,
-        comments_open=comments_open,
-    )
-    db.session.add(publication)
-    publication.types = [named(PublicationType, n) for n in dict.fromkeys(types)]
-    publication.topics = [named(Topic, n) for n in _distinct_names(topics)]
-    names = [n for n in dict.fromkeys(authors) if n.strip()]
-    publication.bylines = [Byline(author=author(n), position=i) for i, n in enumerate(names)]
+    publication: Publication | None = None,
+    dry_run: bool = False,
+) -> tuple[Publication | None, list[str]]:
+    """Create (or, when given, update) a published publication brought from another
+    system, as the desk would store it: the body is Markdown rendered by the editor's
+    allowlist, labels and authors are the shared ones. ``slug`` is a wish for a new one
+    (a free one is chosen); an update keeps the address. Returns the publication (None
+    for a new one in a dry run) and the fields that differ (every field when new). The
+    caller refreshes related lists once the import is done, not once per publication."""
+    wanted = {
+        "title": title[: Publication.__table__.c.title.type.length],
+        "dek": dek or None,
+        "summary": summary or dek or "",
+        "body_source": body,
+        "published_at": published_at,
+        "comments_open": comments_open,
+    }
+    type_names = list(dict.fromkeys(types))
+    topic_names = _distinct_names(topics)
+    author_names = [n for n in dict.fromkeys(authors) if n.strip()]
+    if publication is None:
+        changed = [*wanted, "types", "topics", "authors"]
+        if dry_run:
+            return None, changed
+        publication = Publication(
+            source=source,
+            source_id=source_id,
+            slug=free_publication_slug(slug or title),
+            state=PublicationState.PUBLISHED,
+        )
+        db.session.add(publication)
+    else:
+        changed = [k for k, v in wanted.items() if getattr(publication, k) != v]
+        if sorted(t.name for t in publication.types) != sorted(type_names):
+            changed.append("types")
+        if sorted(t.name.lower() for t in publication.topics) != sorted(
+            n.lower() for n in topic_names
+        ):
+            changed.append("topics")
+        if [a.name for a in publication.authors] != author_names:
+            changed.append("authors")
+        if dry_run or not changed:
+            return publication, changed
+    for key, value in wanted.items():
+        setattr(publication, key, value)
+    publication.body_html = sanitizer.render_article(body)
+    if "types" in changed:
+        publication.types = [named(PublicationType, n) for n in type_names]
+    if "topics" in changed:
+        publication.topics = [named(Topic, n) for n in topic_names]
+    if "authors" in changed:
+        publication.bylines = [
+            Byline(author=author(n), position=i) for i, n in enumerate(author_names)
+        ]
     db.session.flush()
-    return publication
+    return publication, changed
 
 
 def _distinct_names(names: Iterable[str]) -> list[str]:
