@@ -236,3 +236,20 @@ def test_a_file_that_is_not_an_isso_database(app: Flask, runner, tmp_path: Path,
     assert result.exit_code == 1
     assert "This is not an Isso database" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_isso_file_whose_comments_are_a_view_is_refused(
+    app: Flask, runner, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "view.db"
+    connection = sqlite3.connect(path)
+    connection.executescript(
+        "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri TEXT, title TEXT);"
+        "CREATE VIEW comments AS SELECT 1 AS tid, 1 AS id;"
+    )
+    connection.close()
+    result = runner.invoke(args=["import", "isso", str(path)])
+    assert result.exit_code == 1
+    assert "it has no threads and comments tables" in result.output

@@ -24,10 +24,15 @@ _COMMENTS = (
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """The database, read-only (the import never changes it)."""
+    """The database, read-only (the import never changes it), trusting nothing in its
+    schema: only plain tables are read, and no function a view or trigger names runs."""
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        connection.execute("PRAGMA trusted_schema = OFF")
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
     except sqlite3.DatabaseError as error:
         raise NotTheFormat(f"This is not {FORMAT}: {error}.") from error
     if not {"threads", "comments"} <= tables:
