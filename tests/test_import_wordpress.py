@@ -468,3 +468,15 @@ def test_a_changed_post_updates_its_publication_unless_an_editor_saved_it(
     assert "publications: 0 imported, 0 updated, 1 skipped (1 already imported)" in again.output
     db.session.expire_all()
     assert db.session.scalar(select(Publication.title)) == "The editor's title"
+
+
+def test_a_dry_run_tells_what_the_import_would(app: Flask, runner, tmp_path: Path) -> None:
+    post = WpPost(
+        1, comments=[WpComment(1, parent=2, content="Reply."), WpComment(2), WpComment(3, parent=9)]
+    )
+    path = write(tmp_path, "f.xml", wxr([post]))
+    dry = run(runner, path, "--dry-run")
+    real = run(runner, path)
+    assert dry.output.splitlines()[1:-1] == real.output.splitlines()[1:-1]
+    assert "comment 3: its parent is not in the file" in real.output
+    assert "comment 1:" not in real.output

@@ -34,6 +34,7 @@ from .convert import plain_text, render_batch
 
 BATCH = 1000  # comments per transaction
 CHUNK = 250  # comments per piece of work handed to a worker process
+PUBLICATIONS_PER_COMMIT = 100
 MAX_WARNINGS = 500  # listed in the summary; the rest are counted
 # WordPress keeps at most 65,525 bytes of a comment; anything longer is not a comment.
 MAX_COMMENT_LENGTH = 65_536
@@ -223,6 +224,8 @@ class Importer:
         publication, _ = content.save_imported(self.source, source_id, **fields)
         assert publication is not None
         self.changed_publications += 1
+        if self.changed_publications % PUBLICATIONS_PER_COMMIT == 0:
+            self.flush()  # posts without comments commit too, not all at the end
         for path in old_paths:
             self.remember_address(path, publication.id)
         if old_slug and catalog.is_slug(old_slug) and old_slug != publication.slug:
@@ -432,6 +435,8 @@ class Importer:
     def _attach_forward(self) -> None:
         parents = self._known(list({p for _, p, _ in self._forward}))
         for comment_id, parent_source_id, where in self._forward:
+            if self.dry_run and parent_source_id in self._dry_seen:
+                continue  # would have been attached
             if parent_source_id not in parents:
                 self.warn(f"{where}: its parent is not in the file; shown as a top-level comment")
                 continue
