@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     from .accounts import staff
     from .accounts import views as accounts
+    from .archive import views as archive
     from .comments import moderating as picks
     from .comments import views as comments
     from .desk import views as desk
@@ -64,7 +65,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
-    features = (publications, comments, picks, accounts, moderation, desk, media, mail, discovery)
+    features = (
+        publications,
+        comments,
+        picks,
+        accounts,
+        moderation,
+        desk,
+        media,
+        mail,
+        discovery,
+        archive,
+    )
     for feature in features:
         app.register_blueprint(feature.bp)
     if not app.testing:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from . import demo
 from .accounts import staff
+from .archive import commands as archive_commands
 from .comments import posting, privacy
 from .discovery import fulltext
 from .extensions import db
@@ -182,3 +183,4 @@ def init_app(app: Flask) -> None:
         demo_data_command,
     ):
         app.cli.add_command(command)
+    archive_commands.init_app(app)

@@ -170,6 +170,7 @@ class Publication(db.Model):
     """An article or a publication card, as a reader sees it."""
 
     __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -203,6 +204,9 @@ class Publication(db.Model):
     # cached pages keyed by it are never stale, in any process.
     cache_version: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Where an imported publication came from (discussion/archive): importing again finds it.
+    source: Mapped[str | None] = mapped_column(String(16))
+    source_id: Mapped[str | None] = mapped_column(String(300))
 
     # Loaded on access; lists of cards ask for them up front (publications.CARD_LOADING).
     bylines: Mapped[list[Byline]] = relationship(
@@ -349,6 +353,7 @@ class Comment(db.Model):
         Index("ix_comments_state_id", "state", "id"),  # queues, keyset by id
         Index("ix_comments_state_reports", "state", "open_reports"),  # the Reported tab
         Index("ix_comments_email_state", "email", "state"),  # author history
+        UniqueConstraint("source", "source_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
@@ -380,6 +385,10 @@ class Comment(db.Model):
     featured_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
     recommendations: Mapped[int] = mapped_column(default=0, server_default="0")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))  # posted by staff
+    # An imported comment (discussion/archive): its author's web address, where it came from.
+    website: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str | None] = mapped_column(String(16))
+    source_id: Mapped[str | None] = mapped_column(String(300))
 
     publication: Mapped[Publication] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -644,3 +653,34 @@ class Recommendation(db.Model):
     visitor: Mapped[str] = mapped_column(String(64))  # keyed hash of the visitor cookie's id
     address: Mapped[str] = mapped_column(String(64))  # keyed hash of the client address
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# --- archive (discussion/archive) ------------------------------------------------------------
+
+
+class LegacyAddress(db.Model):
+    """An imported publication's address on the old site (a path, with ``?p=…`` kept):
+    a request for it answers 301 to the publication."""
+
+    __tablename__ = "legacy_addresses"
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Erasure(db.Model):
+    """An admin's erasure of a person's comments at their request: who, when, how, how many.
+
+    The address is kept only as a keyed hash, so the record finds nothing by the address."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    mode: Mapped[str] = mapped_column(String(16))  # "redact" (text kept as a notice) or "delete"
+    comments: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    admin: Mapped[Moderator | None] = relationship()

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from discussion.archive import archivefile
 from discussion.desk import editing
 from discussion.desk.labels import merge, rename
 from discussion.discovery import fulltext
 from discussion.extensions import db
-from discussion.models import CommentState, Moderator, Publication, PublicationState, Topic
+from discussion.models import (
+    CommentState,
+    Moderator,
+    Publication,
+    PublicationSearch,
+    PublicationState,
+    Topic,
+)
+from tests.archive_samples import WpPost, write, wxr
 from tests.helpers import login, make_comment, make_publication
 
 
@@ -290,3 +300,19 @@ def test_the_queue_search_looks_through_the_newest_matches(
     ]
     page = client.get("/moderation/?q=ceasefire").get_data(as_text=True)
     assert [int(i) for i in re.findall(r'id="comment-(\d+)"', page)] == [made[2].id, made[1].id]
+
+
+def test_imported_and_restored_publications_are_searchable(
+    app: Flask, client: FlaskClient, runner: object, tmp_path: Path
+) -> None:
+    posts = [WpPost(1, title="Imported piece", content="<p>Hydropower disputes upstream.</p>")]
+    result = runner.invoke(args=["import", "wordpress", str(write(tmp_path, "w.xml", wxr(posts)))])
+    assert result.exit_code == 0, result.output
+    assert titles(client, q="hydropower") == ["Imported piece"]
+    assert runner.invoke(args=["export", str(tmp_path / "site.jsonl")]).exit_code == 0
+    db.session.execute(db.delete(PublicationSearch))  # as a fresh database would be
+    db.session.commit()
+    assert titles(client, q="hydropower") == []
+    archivefile.rebuild_derived()  # what `import archive` ends with
+    db.session.commit()
+    assert titles(client, q="hydropower") == ["Imported piece"]

@@ -61,6 +61,13 @@ def create_moderator(
     return moderator
 
 
+def set_password(person: Moderator, password: str) -> None:
+    """Give an account a new password (scrypt-hashed); refuses short ones."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"A password is at least {MIN_PASSWORD_LENGTH} characters.")
+    person.password_hash = generate_password_hash(password)
+
+
 def set_active(person: Moderator, active: bool, actor: Moderator) -> None:
     """Let an account sign in again, or stop it; an admin cannot deactivate themselves."""
     if not actor.is_admin:

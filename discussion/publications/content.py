@@ -1,10 +1,11 @@
-"""Writing publications: the seed import (create or update from records) and pins."""
+"""Writing publications: the seed import (create or update from records), publications
+brought from other systems (imports), and pins."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,16 @@ from sqlalchemy import delete, func, select
 
 from ..comments import sanitizer
 from ..extensions import db
-from ..models import Author, Byline, Pin, Publication, PublicationState, PublicationType, Topic
+from ..models import (
+    Author,
+    Byline,
+    Pin,
+    Publication,
+    PublicationState,
+    PublicationType,
+    SlugRedirect,
+    Topic,
+)
 from ..web import clock
 from . import related, seeds
 from .catalog import stored_by_slug
@@ -108,6 +118,112 @@ def upsert(record: dict[str, Any]) -> tuple[Publication, bool]:
         publication.bylines = [Byline(author=a, position=i) for i, a in enumerate(authors)]
         changed = True
     return publication, changed
+
+
+def free_publication_slug(wanted: str, fallback: str = "publication") -> str:
+    """``wanted`` made a slug, or with ``-2``, ``-3``… when a publication has it or had it."""
+    limit = Publication.__table__.c.slug.type.length - 8
+    base = seeds.slugify(wanted)[:limit].strip("-") or fallback
+    taken = set(
+        db.session.scalars(
+            select(Publication.slug).where(
+                (Publication.slug == base) | Publication.slug.startswith(f"{base}-")
+            )
+        )
+    ) | set(
+        db.session.scalars(
+            select(SlugRedirect.slug).where(
+                (SlugRedirect.slug == base) | SlugRedirect.slug.startswith(f"{base}-")
+            )
+        )
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def save_imported(
+    source: str,
+    source_id: str,
+    *,
+    title: str,
+    slug: str,
+    body: str,
+    published_at: datetime,
+    dek: str | None = None,
+    summary: str = "",
+    authors: Iterable[str] = (),
+    types: Iterable[str] = (),
+    topics: Iterable[str] = (),
+    comments_open: bool = True,
+    publication: Publication | None = None,
+    dry_run: bool = False,
+) -> tuple[Publication | None, list[str]]:
+    """Create (or, when given, update) a published publication brought from another
+    system, as the desk would store it: the body is Markdown rendered by the editor's
+    allowlist, labels and authors are the shared ones. ``slug`` is a wish for a new one
+    (a free one is chosen); an update keeps the address. Returns the publication (None
+    for a new one in a dry run) and the fields that differ (every field when new). The
+    caller refreshes related lists once the import is done, not once per publication."""
+    wanted = {
+        "title": title[: Publication.__table__.c.title.type.length],
+        "dek": dek or None,
+        "summary": summary or dek or "",
+        "body_source": body,
+        "published_at": published_at,
+        "comments_open": comments_open,
+    }
+    type_names = list(dict.fromkeys(types))
+    topic_names = _distinct_names(topics)
+    author_names = [n for n in dict.fromkeys(authors) if n.strip()]
+    if publication is None:
+        changed = [*wanted, "types", "topics", "authors"]
+        if dry_run:
+            return None, changed
+        publication = Publication(
+            source=source,
+            source_id=source_id,
+            slug=free_publication_slug(slug or title),
+            state=PublicationState.PUBLISHED,
+        )
+        db.session.add(publication)
+    else:
+        changed = [k for k, v in wanted.items() if getattr(publication, k) != v]
+        if sorted(t.name for t in publication.types) != sorted(type_names):
+            changed.append("types")
+        if sorted(t.name.lower() for t in publication.topics) != sorted(
+            n.lower() for n in topic_names
+        ):
+            changed.append("topics")
+        if [a.name for a in publication.authors] != author_names:
+            changed.append("authors")
+        if dry_run or not changed:
+            return publication, changed
+    for key, value in wanted.items():
+        setattr(publication, key, value)
+    publication.body_html = sanitizer.render_article(body)
+    if "types" in changed:
+        publication.types = [named(PublicationType, n) for n in type_names]
+    if "topics" in changed:
+        publication.topics = [named(Topic, n) for n in topic_names]
+    if "authors" in changed:
+        publication.bylines = [
+            Byline(author=author(n), position=i) for i, n in enumerate(author_names)
+        ]
+    db.session.flush()
+    return publication, changed
+
+
+def _distinct_names(names: Iterable[str]) -> list[str]:
+    """Names without repeats in any case (topics are unique by name, case aside)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        name = name.strip()[:120]
+        if name and name.lower() not in seen:
+            seen[name.lower()] = name
+    return list(seen.values())
 
 
 def set_pins(publication: Publication, related_slugs: Iterable[str]) -> bool:

@@ -141,6 +141,17 @@ def _mail_settings(page: Page, _discussion: Discussion) -> Response:
     return opened.value
 
 
+def _personal_data(page: Page, _discussion: Discussion) -> Response:
+    """An admin finds a reader's comments (the erase form shows with them)."""
+    support.post_comment(page, "Data Reader", "A comment to find again.", "data@example.org")
+    page.goto("/moderation/personal-data")
+    page.get_by_label("Email address").fill("data@example.org")
+    with page.expect_response(lambda r: r.url.endswith("/personal-data")) as found:
+        page.get_by_role("button", name="Find comments").click()
+    expect(page.get_by_role("button", name="Erase")).to_be_visible()
+    return found.value
+
+
 VISITS = [
     Visit("front", False, _goto("/")),
     Visit("publications", False, _goto("/publications/")),
@@ -177,6 +188,8 @@ VISITS = [
     Visit("desk-author", True, _goto("/desk/authors/1")),
     Visit("mail-settings", True, _mail_settings),
     Visit("mail-outbox", True, _goto("/moderation/mail")),
+    Visit("personal-data", True, _goto("/moderation/personal-data")),
+    Visit("personal-data-found", True, _personal_data),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 
