@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     from .accounts import staff
     from .accounts import views as accounts
+    from .api import views as api
     from .comments import views as comments
     from .desk import views as desk
     from .discovery import views as discovery
@@ -61,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
-    features = (publications, comments, accounts, moderation, desk, media, mail, discovery)
+    features = (publications, comments, accounts, moderation, desk, media, mail, discovery, api)
     for feature in features:
         app.register_blueprint(feature.bp)
     if not app.testing:
