@@ -10,10 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from discussion.extensions import db
-from discussion.models import Comment, CommentState, Hold
 from discussion.accounts import staff
-from discussion.models import Role
+from discussion.extensions import db
+from discussion.models import Comment, CommentState, Hold, Role
 from tests.helpers import (
     PASSWORD,
     USIP,
@@ -272,12 +271,17 @@ def test_cross_site_posts_are_refused_unless_the_origin_is_allowed(app: Flask, c
     url = f"/api/v1/publications/{p.slug}/comments"
     payload = json.dumps({"name": "Ada", "body": "Hi"})
     headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-    problem(client.post(url, data=payload, content_type="application/json", headers=headers),
-            403, "cross-origin")
+    problem(
+        client.post(url, data=payload, content_type="application/json", headers=headers),
+        403,
+        "cross-origin",
+    )
     app.config["EMBED_ORIGINS"] = [ALLOWED]
     headers = {"Origin": ALLOWED, "Sec-Fetch-Site": "cross-site"}
-    assert client.post(url, data=payload, content_type="application/json",
-                       headers=headers).status_code == 201
+    assert (
+        client.post(url, data=payload, content_type="application/json", headers=headers).status_code
+        == 201
+    )
     # moderation stays same-origin only, whatever EMBED_ORIGINS says
     [pending] = db.session.scalars(db.select(Comment)).all()
     staff.create_moderator("mo", PASSWORD, Role.MODERATOR)
@@ -298,7 +302,10 @@ def test_cross_site_posts_are_refused_unless_the_origin_is_allowed(app: Flask, c
 def test_cors_preflight_from_an_allowed_and_a_refused_origin(app: Flask, client) -> None:
     p = make_publication()
     url = f"/api/v1/publications/{p.slug}/comments"
-    ask = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    ask = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     allowed = client.options(url, headers={"Origin": ALLOWED, **ask})
     assert allowed.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
@@ -317,7 +324,12 @@ def test_cors_preflight_from_an_allowed_and_a_refused_origin(app: Flask, client)
 def test_the_openapi_document_and_the_reference_page(app: Flask, client) -> None:
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"] == "3.1.0"
-    assert {"/publications", "/publications/{slug}", "/publications/{slug}/comments",
-            "/counts", "/moderation/queue"} <= set(spec["paths"])
+    assert {
+        "/publications",
+        "/publications/{slug}",
+        "/publications/{slug}/comments",
+        "/counts",
+        "/moderation/queue",
+    } <= set(spec["paths"])
     page = client.get("/api/v1/reference").get_data(as_text=True)
     assert "problem-invalid-fields" in page and "/publications/{slug}/comments" in page

@@ -161,9 +161,7 @@ def components() -> dict[str, Any]:
                     "type": "string",
                     "description": "Private: shows and withdraws this comment. Keep it.",
                 },
-                "links": _object(
-                    {"status": {"type": "string"}, "status_page": {"type": "string"}}
-                ),
+                "links": _object({"status": {"type": "string"}, "status_page": {"type": "string"}}),
                 "comment": _ref("PostedComment"),
             }
         ),
@@ -236,9 +234,7 @@ def _json(schema: str, description: str) -> dict[str, Any]:
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
-    names = {
-        s: ", ".join(f"`{k.name}`" for k in KINDS.values() if k.status == s) for s in statuses
-    }
+    names = {s: ", ".join(f"`{k.name}`" for k in KINDS.values() if k.status == s) for s in statuses}
     return {
         str(s): {
             "description": f"Problem: {names[s]}.",

@@ -93,9 +93,7 @@ def holder(secret: str, now: datetime | None = None) -> tuple[Moderator, ApiToke
         return None
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USE_STEP:
-        db.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-        )
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     return token.moderator, token
 
 

@@ -143,9 +143,9 @@ def _filters() -> catalog.Filters:
         else:
             resolved = catalog.resolve_filters(*((slug, None) if name == "type" else (None, slug)))
             if resolved is None:
-                moved = catalog.moved_filters(
-                    *((slug, None) if name == "type" else (None, slug))
-                ) or {}
+                moved = (
+                    catalog.moved_filters(*((slug, None) if name == "type" else (None, slug))) or {}
+                )
                 resolved = catalog.resolve_filters(moved.get("type"), moved.get("topic"))
             found[name] = getattr(resolved, name) if resolved else None
         if found[name] is None:
@@ -214,9 +214,7 @@ def thread_page(slug: str) -> Response:
 def thread_body(p: Publication, page: int, open_now: bool) -> dict[str, Any]:
     config = current_app.config
     per_page = config["COMMENT_THREADS_PER_PAGE"]
-    found = thread.page(
-        p, page=page, per_page=per_page, max_depth=config["COMMENT_MAX_DEPTH"]
-    )
+    found = thread.page(p, page=page, per_page=per_page, max_depth=config["COMMENT_MAX_DEPTH"])
     if page > max(found.pages.pages, 1):
         raise Problem("not-found", f"The thread has {max(found.pages.pages, 1)} page(s).")
     return {
@@ -238,13 +236,17 @@ def counts() -> Response:
         raise Problem(
             "invalid-parameter", f"Ask for at most {document.MAX_COUNTED} slugs and urls at once."
         )
-    ids = dict(
-        db.session.execute(
-            select(Publication.slug, Publication.id).where(
-                Publication.slug.in_([s for s in slugs if catalog.is_slug(s)]), catalog.public()
-            )
-        ).all()
-    ) if slugs else {}
+    ids = (
+        dict(
+            db.session.execute(
+                select(Publication.slug, Publication.id).where(
+                    Publication.slug.in_([s for s in slugs if catalog.is_slug(s)]), catalog.public()
+                )
+            ).all()
+        )
+        if slugs
+        else {}
+    )
     normal = {u: pages.normalize(u) for u in urls}
     by_url = pages.publication_ids(n for n in normal.values() if n)
     approved = thread.approved_counts({*ids.values(), *by_url.values()})
@@ -419,9 +421,7 @@ def moderation_queue() -> Response:
         limit=_int_arg("limit", 25, high=document.MAX_PAGE_SIZE),
     )
     body = {
-        "items": [
-            represent.queue_item(c, decisions.allowed_actions(c)) for c in page.comments
-        ],
+        "items": [represent.queue_item(c, decisions.allowed_actions(c)) for c in page.comments],
         "next_after": page.next_after,
         "counts": queue.counts(query),
     }
