@@ -72,6 +72,8 @@ def test_publications_filter_like_the_index(app: Flask, client) -> None:
     problem(client.get("/api/v1/publications?cursor=%%%"), 400, "invalid-parameter")
     problem(client.get("/api/v1/publications?limit=0"), 400, "invalid-parameter")
     problem(client.get("/api/v1/publications?limit=abc"), 400, "invalid-parameter")
+    misspelt = problem(client.get("/api/v1/publications?topics=peace"), 400, "invalid-parameter")
+    assert "'topics'" in misspelt["detail"]
 
 
 def test_one_publication_by_slug_and_drafts_stay_hidden(app: Flask, client) -> None:

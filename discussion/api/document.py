@@ -137,17 +137,23 @@ def components() -> dict[str, Any]:
                 },
             }
         ),
-        "NewComment": _object(
-            {
-                "name": {"type": "string"},
-                "email": _nullable("string", description="Optional, never shown."),
-                "body": {"type": "string", "description": "Plain text; links are made links."},
-                "parent_id": _nullable("integer", description="The comment this answers."),
-                "notify_outcome": {"type": "boolean", "default": False},
-                "notify_replies": {"type": "boolean", "default": False},
-            },
-            required=["name", "body"],
-        ),
+        "NewComment": {
+            **_object(
+                {
+                    "name": {"type": "string"},
+                    "email": _nullable("string", description="Optional, never shown."),
+                    "body": {"type": "string", "description": "Plain text; links are made links."},
+                    "parent_id": _nullable("integer", description="The comment this answers."),
+                    "notify_outcome": {"type": "boolean", "default": False},
+                    "notify_replies": {"type": "boolean", "default": False},
+                },
+                required=["name", "body"],
+            ),
+            "examples": [
+                {"name": "Ada", "email": "ada@example.org", "body": "Well argued."},
+                {"name": "Bo", "body": "I disagree, and here is why.", "parent_id": 1},
+            ],
+        },
         "PostedComment": _object(comment),
         "Posted": _object(
             {
@@ -201,19 +207,25 @@ def components() -> dict[str, Any]:
                 "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             }
         ),
-        "DecisionRequest": _object(
-            {
-                "action": {"type": "string", "enum": [a.value for a in Action]},
-                "reason": _nullable("string", enum=[*REJECT_REASONS, None]),
-                "note": _nullable("string", maxLength=NOTE_LENGTH),
-                "seen_state": _nullable(
-                    "string",
-                    enum=[*(s.value for s in CommentState), None],
-                    description="The state you saw: 409 if it has changed since.",
-                ),
-            },
-            required=["action"],
-        ),
+        "DecisionRequest": {
+            **_object(
+                {
+                    "action": {"type": "string", "enum": [a.value for a in Action]},
+                    "reason": _nullable("string", enum=[*REJECT_REASONS, None]),
+                    "note": _nullable("string", maxLength=NOTE_LENGTH),
+                    "seen_state": _nullable(
+                        "string",
+                        enum=[*(s.value for s in CommentState), None],
+                        description="The state you saw: 409 if it has changed since.",
+                    ),
+                },
+                required=["action"],
+            ),
+            "examples": [
+                {"action": "approve", "seen_state": "pending"},
+                {"action": "reject", "reason": "off-topic", "note": "Not about the article."},
+            ],
+        },
         "Decision": _object(
             {
                 "id": {"type": "integer"},
@@ -452,6 +464,16 @@ def paths() -> dict[str, Any]:
     }
 
 
+def query_parameters(path: str, method: str) -> frozenset[str] | None:
+    """The query parameters an operation takes; None for an operation not described."""
+    item = _PATHS.get(path) or {}
+    operation = item.get(method.lower())
+    if operation is None:
+        return None
+    found = [*item.get("parameters", []), *operation.get("parameters", [])]
+    return frozenset(p["name"] for p in found if p["in"] == "query")
+
+
 def build() -> dict[str, Any]:
     """The whole document."""
     return {
@@ -478,3 +500,6 @@ def build() -> dict[str, Any]:
             },
         },
     }
+
+
+_PATHS = paths()

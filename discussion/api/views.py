@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,23 @@ def problem(error: HTTPException) -> Response:
     if (error.code or 500) >= 500:
         db.session.rollback()
     return from_exception(error)
+
+
+@bp.before_request
+def _known_parameters() -> None:
+    """Query parameters the document does not name are refused, not silently ignored (a
+    misspelt filter would otherwise return everything)."""
+    rule = request.url_rule
+    if rule is None or request.method == "OPTIONS":
+        return
+    path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule.removeprefix(bp.url_prefix or ""))
+    known = document.query_parameters(path, request.method)
+    if known is None:
+        return
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        names = ", ".join(repr(n[:40]) for n in unknown[:5])
+        raise Problem("invalid-parameter", f"Unknown query parameter(s): {names}.")
 
 
 def _shared(body: Any, etag_key: str | None = None) -> Response:
@@ -230,8 +248,7 @@ def thread_body(p: Publication, page: int, open_now: bool) -> dict[str, Any]:
 
 @bp.get("/counts")
 def counts() -> Response:
-    slugs = list(dict.fromkeys(request.args.getlist("slug")))
-    urls = list(dict.fromkeys(request.args.getlist("url")))
+    slugs, urls = request.args.getlist("slug"), request.args.getlist("url")
     if len(slugs) + len(urls) > document.MAX_COUNTED:
         raise Problem(
             "invalid-parameter", f"Ask for at most {document.MAX_COUNTED} slugs and urls at once."
