@@ -102,6 +102,17 @@ def _mail_settings(page: Page, _discussion: Discussion) -> Response:
     return opened.value
 
 
+def _new_token(page: Page, _discussion: Discussion) -> Response:
+    """A person's API tokens right after making one: the secret shown once."""
+    page.goto("/moderation/accounts")
+    page.get_by_role("link", name="Manage API tokens of mod", exact=True).click()
+    page.get_by_label("What will use it").fill("Newsletter desk")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Make token").click()
+    expect(page.get_by_label("The token")).to_be_visible()
+    return posted.value
+
+
 VISITS = [
     Visit("front", False, _goto("/")),
     Visit("publications", False, _goto("/publications/")),
@@ -130,6 +141,8 @@ VISITS = [
     Visit("desk-author", True, _goto("/desk/authors/1")),
     Visit("mail-settings", True, _mail_settings),
     Visit("mail-outbox", True, _goto("/moderation/mail")),
+    Visit("api-tokens", True, _new_token),
+    Visit("api-reference", False, _goto("/api/v1/reference")),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 
