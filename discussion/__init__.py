@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .media import library
     from .media import views as media
     from .moderation import views as moderation
+    from .operations import views as operations
     from .publications import views as publications
     from .web import database, errors, filters, pagecache, params, security
 
@@ -63,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
     features = (publications, comments, accounts, moderation, desk, media, mail, discovery, api)
+    features += (operations,)
     for feature in features:
         app.register_blueprint(feature.bp)
     if not app.testing:

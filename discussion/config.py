@@ -132,3 +132,7 @@ MAIL_STALE_QUEUE_HOURS = 12  # alert moderators when the oldest pending comment 
 EMBED_ORIGINS: list[str] = []
 # A comment on an embedding page no publication has yet creates a minimal one.
 EMBED_CREATE_PUBLICATIONS = False
+# /metrics answers only these addresses or networks (after PROXY_COUNT's proxies).
+METRICS_ALLOWED_NETWORKS: list[str] = ["127.0.0.1/32", "::1/128"]
+# "json": logs as JSON lines (one per request too), each with its request id.
+LOG_FORMAT = "text"

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..extensions import db
 from ..mail import notices, subscriptions
 from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
+from ..operations import metrics
 from ..publications.catalog import PageState, touch
 from ..web import database
 from . import rules, sanitizer
@@ -118,6 +119,7 @@ def post_comment(
         settings,
     )
     state = CommentState(verdict.state)
+    metrics.count_on_commit(metrics.POSTED, state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
         insert(Comment).returning(Comment.id),
         [
