@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .comments import views as comments
     from .desk import views as desk
     from .discovery import views as discovery
+    from .embed import views as embed
     from .extensions import cache, csrf, db, limiter, migrate
     from .mail import delivery
     from .mail import views as mail
@@ -64,7 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = params.IdConverter
     library.init_app(app)
     features = (publications, comments, accounts, moderation, desk, media, mail, discovery, api)
-    features += (operations,)
+    features += (operations, embed)
     for feature in features:
         app.register_blueprint(feature.bp)
     if not app.testing:

@@ -37,7 +37,11 @@ HEADERS = {
 def _set_headers(response: Response) -> Response:
     """The headers above; responses no view marked shareable are for this visitor only."""
     headers = response.headers
+    policy = headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    framable = "frame-ancestors 'none'" not in policy
     for name, value in HEADERS.items():
+        if name == "X-Frame-Options" and framable:
+            continue  # a page framed by allowed sites says which in its CSP
         headers.setdefault(name, value)
     headers.setdefault("Cache-Control", "private, no-cache")
     return response
