@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from playwright.sync_api import Page, Response, expect
 
@@ -102,6 +103,15 @@ def _mail_settings(page: Page, _discussion: Discussion) -> Response:
     return opened.value
 
 
+def _embedded(page: Page, discussion: Discussion) -> Response:
+    """The thread other sites frame, opened on its own: the USIP article's, found by the
+    article's own address (the site's origin is one of the live server's EMBED_ORIGINS)."""
+    page.goto("/robots.txt")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    address = urlencode({"url": origin + support.USIP})
+    return _goto(f"/embed/thread?{address}")(page, discussion)
+
+
 def _new_token(page: Page, _discussion: Discussion) -> Response:
     """A person's API tokens right after making one: the secret shown once."""
     page.goto("/moderation/accounts")
@@ -143,6 +153,7 @@ VISITS = [
     Visit("mail-outbox", True, _goto("/moderation/mail")),
     Visit("api-tokens", True, _new_token),
     Visit("api-reference", False, _goto("/api/v1/reference")),
+    Visit("embed-thread", False, _embedded),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 
