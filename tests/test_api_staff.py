@@ -144,6 +144,8 @@ def test_a_stale_or_impossible_decision_is_a_conflict(app: Flask, client) -> Non
     assert decide(client, 999999, secret, action="approve").status_code == 404
     assert decide(client, c.id, secret, action="promote").status_code == 422
     assert decide(client, c.id, secret, action="reject", reason="rude").status_code == 422
+    nul = decide(client, c.id, secret, action="reject", note="a\x00b")
+    assert nul.status_code == 422 and nul.json["errors"][0]["field"] == "note"
     db.session.refresh(c)
     assert c.state is CommentState.APPROVED
 

@@ -19,7 +19,7 @@ from tests.helpers import make_comment, make_publication, site_admin
 
 SITE = "https://www.example.org"
 STORY = f"{SITE}/news/big-story"
-FRAME = f"/embed/thread?url={quote(STORY)}&title=The+big+story"
+FRAME = f"/embed/thread?url={quote(STORY)}&title=The+big%00+story"
 
 
 def token_of(page: str) -> str:

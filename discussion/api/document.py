@@ -15,6 +15,9 @@ VERSION = "1.0.0"
 MAX_PAGE_SIZE = 100  # publications or queue items in one answer
 MAX_COUNTED = 100  # slugs and addresses in one counts request
 STATUSES = ("pending", "published", "under-review", "not-published")
+# Text without control characters (tab and line breaks allowed): nothing a database or a
+# terminal mistakes for something else.
+PLAIN_TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -212,7 +215,7 @@ def components() -> dict[str, Any]:
                 {
                     "action": {"type": "string", "enum": [a.value for a in Action]},
                     "reason": _nullable("string", enum=[*REJECT_REASONS, None]),
-                    "note": _nullable("string", maxLength=NOTE_LENGTH),
+                    "note": _nullable("string", maxLength=NOTE_LENGTH, pattern=PLAIN_TEXT),
                     "seen_state": _nullable(
                         "string",
                         enum=[*(s.value for s in CommentState), None],

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import ApiToken, Moderator, TokenScope, utcnow
@@ -93,7 +94,13 @@ def holder(secret: str, now: datetime | None = None) -> tuple[Moderator, ApiToke
         return None
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USE_STEP:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        try:
+            with db.session.begin_nested():
+                db.session.execute(
+                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                )
+        except OperationalError:  # SQLite busy with another writer: the next use records it
+            pass
     return token.moderator, token
 
 

@@ -31,7 +31,7 @@ from ..models import Comment, CommentState, Publication, utcnow
 from ..moderation import settings
 from ..web import database, pagecache, security
 from ..web.errors import render_error
-from ..web.params import page_arg, parse_id
+from ..web.params import page_arg, parse_id, without_control_characters
 from . import pages
 
 bp = Blueprint("embed", __name__)
@@ -78,7 +78,8 @@ class Framed:
         if url is None or pages.origin_of(url) not in security.embed_origins():
             abort(404)
         self.url = url
-        self.title = " ".join(request.args.get("title", "").split())[:300]
+        title = without_control_characters(request.args.get("title", ""))
+        self.title = " ".join(title.split())[:300]
         self.publication = pages.publication_for(url)
         self.mine = _mine(request.args.get("mine", ""))
 
