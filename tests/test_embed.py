@@ -156,3 +156,17 @@ def test_the_script_is_served_for_other_sites(client) -> None:
 )
 def test_page_addresses_are_normalised(text: str, normal: str | None) -> None:
     assert pages.normalize(text) == normal
+
+
+@pytest.mark.config(EMBED_ORIGINS=[SITE], EMBED_CREATE_PUBLICATIONS=True)
+def test_the_publisher_fits_the_thread_to_their_site(app: Flask, client) -> None:
+    page = client.get(f"{FRAME}&accent=%230a5c36&font=serif").get_data(as_text=True)
+    sheet = re.search(r'href="(/embed/style\.css\?[^"]+)"', page)[1]  # type: ignore[index]
+    css = client.get(sheet.replace("&amp;", "&"))
+    assert css.mimetype == "text/css"
+    assert "--link: #0a5c36" in css.get_data(as_text=True)
+    assert "var(--serif)" in css.get_data(as_text=True)
+    assert "accent=%230a5c36" in re.search(r'<form[^>]*action="([^"]+)"', page)[1]  # type: ignore[index]
+    hostile = client.get(f"{FRAME}&accent=red;}}body{{display:none&font=x").get_data(as_text=True)
+    assert "/embed/style.css" not in hostile
+    assert client.get("/embed/style.css?accent=red;}body{x").get_data(as_text=True).strip() == ""

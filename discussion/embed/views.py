@@ -4,6 +4,7 @@ does), the poster's own pending comments and replies, framed only by ``EMBED_ORI
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -61,6 +62,27 @@ def script() -> Response:
     return response.make_conditional(request)
 
 
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+FONTS = {"serif": "var(--serif)", "sans": "var(--sans)"}
+
+
+@bp.get("/embed/style.css")
+def style() -> Response:
+    """What a publisher chose to fit the framed thread to their site (``data-accent``, a
+    colour for links and buttons; ``data-font``, serif or sans), as a stylesheet: the
+    frame's CSP allows no inline style. Anything else is ignored."""
+    accent = request.args.get("accent", "")
+    font = FONTS.get(request.args.get("font", ""))
+    rules = []
+    if _COLOUR.fullmatch(accent):
+        rules.append(f":root {{ --link: {accent}; --navy: {accent}; --focus: {accent}; }}")
+    if font:
+        rules.append(f".embedded__body {{ font-family: {font}; }}")
+    response = Response("\n".join(rules) + "\n", mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def _framed_by_embed_origins(response: Response) -> Response:
     """Only pages of ``EMBED_ORIGINS`` (and this site) may frame the thread."""
     allowed = " ".join(["'self'", *sorted(security.embed_origins())])
@@ -82,10 +104,21 @@ class Framed:
         self.title = " ".join(title.split())[:300]
         self.publication = pages.publication_for(url)
         self.mine = _mine(request.args.get("mine", ""))
+        accent, font = request.args.get("accent", ""), request.args.get("font", "")
+        self.look = {
+            "accent": accent if _COLOUR.fullmatch(accent) else "",
+            "font": font if font in FONTS else "",
+        }
 
     def address(self, **more: Any) -> str:
         """This framed thread's address, with ``more`` in its query string."""
-        args = {"url": self.url, "title": self.title, "mine": ",".join(self.mine), **more}
+        args = {
+            "url": self.url,
+            "title": self.title,
+            "mine": ",".join(self.mine),
+            **self.look,
+            **more,
+        }
         return url_for("embed.thread") + "?" + urlencode({k: v for k, v in args.items() if v})
 
 

@@ -3,7 +3,8 @@
 //   <script src="https://COMMENTS-HOST/embed.js" async></script>
 // shows the page's thread in a frame (isolated from the page's styles and scripts; it
 // grows with its content), and every element with data-discussion-count (and a data-url
-// or data-slug) gets "N comments", all counted in one request.
+// or data-slug) gets "N comments", all counted in one request. To fit the thread to the
+// site: data-accent="#0a5c36" (links and buttons) and data-font="serif" or "sans".
 // The page's CSP needs script-src, frame-src and connect-src for COMMENTS-HOST.
 (function () {
   "use strict";
@@ -20,10 +21,15 @@
       url = canonical ? canonical.href : window.location.href.split("#")[0];
     }
     var title = box.getAttribute("data-title") || document.title || "";
+    var look = { url: url, title: title };
+    ["accent", "font"].forEach(function (name) {
+      var value = box.getAttribute("data-" + name);
+      if (value) look[name] = value;
+    });
     var frame = document.createElement("iframe");
     frame.setAttribute("data-discussion", "");
     frame.title = box.getAttribute("data-frame-title") || "Comments";
-    frame.src = host + "/embed/thread?" + new URLSearchParams({ url: url, title: title });
+    frame.src = host + "/embed/thread?" + new URLSearchParams(look);
     frame.loading = "lazy";
     frame.referrerPolicy = "strict-origin-when-cross-origin";
     frame.style.width = "100%";

@@ -37,7 +37,7 @@ def host_page(server: LiveServer) -> bytes:
 <body><main>
 <h1>A story on the publisher's other site</h1>
 <p><a href="#discussion" data-discussion-count data-url="{story}">Comments</a></p>
-<div id="discussion" data-url="{story}"></div>
+<div id="discussion" data-url="{story}" data-accent="#0a5c36" data-font="serif"></div>
 </main>
 <script src="{server.url}/embed.js" async></script>
 </body></html>""".encode()
@@ -129,7 +129,9 @@ def test_a_reader_on_another_site_comments_and_sees_it_once_approved(
     assert int(count.inner_text().split()[0]) == counted_before + 1
 
     frame = comments(reader)
-    frame.get_by_role("link", name=f"Reply to {name}").click()
+    reply = frame.get_by_role("link", name=f"Reply to {name}")
+    assert reply.evaluate("el => getComputedStyle(el).color") == "rgb(10, 92, 54)"  # data-accent
+    reply.click()
     expect(frame.get_by_role("heading", name=f"Reply to {name}")).to_be_visible()
     post_in_frame(frame, support.unique("Omid"), "A reply, from the other site too.")
     expect(frame.locator("#your-comments")).to_contain_text("in reply to " + name)
