@@ -21,7 +21,6 @@ from flask import (
     url_for,
 )
 from flask_cors import CORS
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -151,24 +150,22 @@ def _next_cursor(last: Publication) -> str:
 
 
 def _filters() -> catalog.Filters:
-    found: dict[str, Any] = {}
-    for name in ("type", "topic", "author"):
-        slug = request.args.get(name)
-        if slug is None:
-            continue
-        if name == "author":
-            found[name] = catalog.by_label_slug(Author, slug)
-        else:
-            resolved = catalog.resolve_filters(*((slug, None) if name == "type" else (None, slug)))
-            if resolved is None:
-                moved = (
-                    catalog.moved_filters(*((slug, None) if name == "type" else (None, slug))) or {}
-                )
-                resolved = catalog.resolve_filters(moved.get("type"), moved.get("topic"))
-            found[name] = getattr(resolved, name) if resolved else None
-        if found[name] is None:
-            raise Problem("invalid-parameter", f"No {name} has the slug {slug[:80]!r}.")
-    return catalog.Filters(**found)
+    """The index's filters from the query string; a renamed or merged type or topic is
+    followed to its new slug, as the index redirects to it."""
+    type_slug, topic_slug = request.args.get("type"), request.args.get("topic")
+    filters = catalog.resolve_filters(type_slug, topic_slug)
+    if filters is None:
+        moved = catalog.moved_filters(type_slug, topic_slug)
+        filters = catalog.resolve_filters(moved.get("type"), moved.get("topic")) if moved else None
+    if filters is None:
+        raise Problem("invalid-parameter", "No type or topic has that slug.")
+    author_slug = request.args.get("author")
+    if author_slug is None:
+        return filters
+    author = catalog.by_label_slug(Author, author_slug)
+    if author is None:
+        raise Problem("invalid-parameter", f"No author has the slug {author_slug[:80]!r}.")
+    return catalog.Filters(type=filters.type, topic=filters.topic, author=author)
 
 
 def _open_now(publication: Publication | catalog.PageState) -> bool:
@@ -253,17 +250,7 @@ def counts() -> Response:
         raise Problem(
             "invalid-parameter", f"Ask for at most {document.MAX_COUNTED} slugs and urls at once."
         )
-    ids = (
-        dict(
-            db.session.execute(
-                select(Publication.slug, Publication.id).where(
-                    Publication.slug.in_([s for s in slugs if catalog.is_slug(s)]), catalog.public()
-                )
-            ).all()
-        )
-        if slugs
-        else {}
-    )
+    ids = catalog.public_ids(slugs)
     normal = {u: pages.normalize(u) for u in urls}
     by_url = pages.publication_ids(n for n in normal.values() if n)
     approved = thread.approved_counts({*ids.values(), *by_url.values()})

@@ -71,14 +71,8 @@ def publication_ids(urls: Iterable[str]) -> dict[str, int]:
         found[by_hash[digest]] = publication_id
     own = {_own_slug(u): u for u in wanted if u not in found}
     own.pop(None, None)
-    if own:
-        rows = db.session.execute(
-            select(Publication.slug, Publication.id).where(
-                Publication.slug.in_(list(own)), catalog.public()
-            )
-        )
-        for slug, publication_id in rows:
-            found[own[slug]] = publication_id
+    for slug, publication_id in catalog.public_ids(s for s in own if s).items():
+        found[own[slug]] = publication_id
     return found
 
 

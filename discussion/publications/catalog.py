@@ -119,6 +119,17 @@ def by_slug(slug: str) -> Publication | None:
     return db.session.scalar(select(Publication).where(Publication.slug == slug, public()))
 
 
+def public_ids(slugs: Iterable[str]) -> dict[str, int]:
+    """The ids of the public publications with these slugs (unknown ones left out)."""
+    wanted = [s for s in dict.fromkeys(slugs) if is_slug(s)]
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Publication.slug, Publication.id).where(Publication.slug.in_(wanted), public())
+    )
+    return {slug: publication_id for slug, publication_id in rows}
+
+
 def stored_by_slug(slug: str) -> Publication | None:
     """The publication with this slug in any state (for staff and imports), if any."""
     if not is_slug(slug):
