@@ -61,6 +61,29 @@ def test_readyz_is_unavailable_when_redis_does_not_answer(app: Flask, client) ->
     assert response.json["checks"]["redis"] == {"ok": False, "detail": "unreachable"}
 
 
+def _redis_answers(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        with Redis.from_url(url, socket_connect_timeout=1) as client:
+            return bool(client.ping())
+    except RedisError:
+        return False
+
+
+REDIS = "redis://127.0.0.1:6379/3"
+
+
+@pytest.mark.config(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS)
+def test_readyz_checks_a_configured_redis(app: Flask, client) -> None:
+    if not _redis_answers(REDIS):
+        pytest.skip("no Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"]["redis"] == {"ok": True, "detail": "reachable"}
+
+
 def test_metrics_are_refused_to_other_addresses(app: Flask, client) -> None:
     far = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert far.status_code == 403 and b"discussion_" not in far.data
