@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from discussion.accounts import staff
 from discussion.api import tokens
 from discussion.extensions import db
-from discussion.models import ApiToken, Comment, CommentState, Decision, Hold, Role, TokenScope
+from discussion.models import ApiToken, CommentState, Decision, Hold, Role, TokenScope
 from tests.helpers import PASSWORD, csrf_token, login, make_comment, make_publication
 
 
