@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from discussion.accounts import staff
 from discussion.extensions import db
-from discussion.models import Comment, CommentState, Hold, Role
+from discussion.models import Comment, CommentState, Hold, Role, SlugRedirect
 from tests.helpers import (
     PASSWORD,
     USIP,
@@ -85,6 +85,12 @@ def test_one_publication_by_slug_and_drafts_stay_hidden(app: Flask, client) -> N
     future = make_publication(published=(datetime.now(UTC) + timedelta(days=3)).date().isoformat())
     problem(client.get(f"/api/v1/publications/{future.slug}"), 404, "not-found")
     problem(client.get("/api/v1/publications/NOT a slug"), 404, "not-found")
+    db.session.add(SlugRedirect(slug="talks-old", publication_id=p.id))
+    db.session.commit()
+    moved = client.get("/api/v1/publications/talks-old/comments?page=1")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"/api/v1/publications/{p.slug}/comments?page=1"
+    assert client.get("/api/v1/publications/talks-old").headers["Location"].endswith(p.slug)
 
 
 def test_the_thread_is_nested_and_shows_only_approved_comments(app: Flask, client) -> None:

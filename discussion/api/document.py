@@ -275,6 +275,10 @@ CACHED = {
     "Cache-Control": {"schema": {"type": "string"}},
 }
 TOKEN_AUTH = [{"token": []}]
+MOVED = {
+    "description": "The publication's slug changed: `Location` is its current address.",
+    "headers": {"Location": {"schema": {"type": "string"}}},
+}
 
 
 def paths() -> dict[str, Any]:
@@ -310,6 +314,7 @@ def paths() -> dict[str, Any]:
                 "parameters": [SLUG],
                 "responses": {
                     "200": {**_json("Publication", "The publication."), "headers": CACHED},
+                    "301": MOVED,
                     "304": {"description": "Not modified (If-None-Match)."},
                     **_problems(404),
                 },
@@ -331,6 +336,7 @@ def paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {**_json("Thread", "The page."), "headers": CACHED},
+                    "301": MOVED,
                     "304": {"description": "Not modified (If-None-Match)."},
                     **_problems(400, 404),
                 },

@@ -16,6 +16,7 @@ from flask import (
     current_app,
     json,
     make_response,
+    redirect,
     render_template,
     request,
     url_for,
@@ -194,16 +195,23 @@ def publications() -> Response:
     )
 
 
-def _public(slug: str) -> Publication:
-    publication = catalog.by_slug(slug)
-    if publication is None:
+def _missing(slug: str, endpoint: str) -> Response:
+    """A publication's old slug answers 301 to its current one, keeping the query (as
+    the article page does); any other 404."""
+    current = catalog.moved_to(slug)
+    if current is None:
         raise Problem("not-found", "No public publication has this slug.")
-    return publication
+    target = url_for(endpoint, slug=current)
+    if request.query_string:
+        target += "?" + request.query_string.decode("latin-1")
+    return redirect(target, code=301)
 
 
 @bp.get("/publications/<slug>")
 def publication(slug: str) -> Response:
-    p = _public(slug)
+    p = catalog.by_slug(slug)
+    if p is None:
+        return _missing(slug, "api.publication")
     count = thread.approved_counts([p.id]).get(p.id, 0)
     return _shared(represent.publication(p, count, comments_open=_open_now(p)))
 
@@ -215,7 +223,7 @@ def publication(slug: str) -> Response:
 def thread_page(slug: str) -> Response:
     state = catalog.page_state(slug)
     if state is None:
-        raise Problem("not-found", "No public publication has this slug.")
+        return _missing(slug, "api.thread")
     page = _int_arg("page", 1)
     open_now = _open_now(state)
     key = f"api-thread/{state.id}/{state.cache_version}/{page}/{int(open_now)}"
