@@ -341,3 +341,17 @@ def test_the_openapi_document_and_the_reference_page(app: Flask, client) -> None
     } <= set(spec["paths"])
     page = client.get("/api/v1/reference").get_data(as_text=True)
     assert "problem-invalid-fields" in page and "/publications/{slug}/comments" in page
+
+
+@pytest.mark.config(PROPAGATE_EXCEPTIONS=False)
+def test_a_fault_on_our_side_is_a_problem_document_too(app: Flask, client, monkeypatch) -> None:
+    from discussion.api import represent
+
+    p = make_publication()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(represent, "publication", broken)
+    body = problem(client.get(f"/api/v1/publications/{p.slug}"), 500, "server-error")
+    assert "a bug" not in body["detail"]
