@@ -142,6 +142,7 @@ def test_a_stale_or_impossible_decision_is_a_conflict(app: Flask, client) -> Non
     assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
     assert decide(client, c.id, secret, action="restore").status_code == 409
     assert decide(client, 999999, secret, action="approve").status_code == 404
+    assert decide(client, 2**40, secret, action="approve").status_code == 404  # beyond any id
     assert decide(client, c.id, secret, action="promote").status_code == 422
     assert decide(client, c.id, secret, action="reject", reason="rude").status_code == 422
     nul = decide(client, c.id, secret, action="reject", note="a\x00b")

@@ -14,6 +14,7 @@ from .problems import KINDS, MEDIA_TYPE
 VERSION = "1.0.0"
 MAX_PAGE_SIZE = 100  # publications or queue items in one answer
 MAX_COUNTED = 100  # slugs and addresses in one counts request
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database
 STATUSES = ("pending", "published", "under-review", "not-published")
 # Text without control characters (tab and line breaks allowed): nothing a database or a
 # terminal mistakes for something else.
@@ -424,14 +425,22 @@ def paths() -> dict[str, Any]:
                         {"type": "string", "enum": list(QUEUES), "default": "pending"},
                         "The tab.",
                     ),
-                    _query("publication", {"type": "integer", "minimum": 1}, "A publication id."),
+                    _query(
+                        "publication",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "A publication id.",
+                    ),
                     _query("q", {"type": "string"}, "Search in text, name and email."),
                     _query(
                         "order",
                         {"type": "string", "enum": ["newest", "oldest"], "default": "newest"},
                         "Order of the comments.",
                     ),
-                    _query("after", {"type": "integer", "minimum": 1}, "`next_after` before."),
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "`next_after` before.",
+                    ),
                     _query(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 25},
@@ -457,7 +466,7 @@ def paths() -> dict[str, Any]:
                         "name": "comment_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                     }
                 ],
                 "requestBody": {
