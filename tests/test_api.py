@@ -355,3 +355,21 @@ def test_a_fault_on_our_side_is_a_problem_document_too(app: Flask, client, monke
     monkeypatch.setattr(represent, "publication", broken)
     body = problem(client.get(f"/api/v1/publications/{p.slug}"), 500, "server-error")
     assert "a bug" not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/publications/{slug}/comments/99999999999/report",
+        "/publications/{slug}?reply_to=99999999999",
+        "/moderation/comments/99999999999/approve",
+        "/api/v1/moderation/comments/99999999999/decisions",
+    ],
+)
+def test_ids_beyond_32_bits_name_nothing(app: Flask, client, path: str) -> None:
+    """PostgreSQL's ids are 32-bit: a larger one in an address is not found (or ignored),
+    never sent to the database."""
+    p = make_publication()
+    url = path.format(slug=p.slug)
+    response = client.post(url) if "/moderation/" in url else client.get(url)
+    assert response.status_code in (200, 302, 404), response.status_code

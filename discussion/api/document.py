@@ -9,12 +9,12 @@ from typing import Any
 from ..models import CommentState, TokenScope
 from ..moderation.actions import NOTE_LENGTH, REJECT_REASONS, Action
 from ..moderation.queue import QUEUES
+from ..web.params import MAX_ID
 from .problems import KINDS, MEDIA_TYPE
 
 VERSION = "1.0.0"
 MAX_PAGE_SIZE = 100  # publications or queue items in one answer
 MAX_COUNTED = 100  # slugs and addresses in one counts request
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database
 STATUSES = ("pending", "published", "under-review", "not-published")
 # Text without control characters (tab and line breaks allowed): nothing a database or a
 # terminal mistakes for something else.

@@ -35,7 +35,7 @@ from ..models import Author, Comment, CommentState, Publication, TokenScope, utc
 from ..moderation import decisions, queue, settings
 from ..publications import catalog
 from ..web import database, errors, pagecache, security
-from ..web.params import parse_id, without_control_characters
+from ..web.params import MAX_ID, parse_id, without_control_characters
 from . import bodies, document, represent, tokens
 from .problems import KINDS, Problem, from_exception
 
@@ -420,7 +420,7 @@ def moderation_queue() -> Response:
     order = request.args.get("order", "newest")
     if order not in ("newest", "oldest"):
         raise Problem("invalid-parameter", "`order` is newest or oldest.")
-    publication_id = _int_arg("publication", 0, high=document.MAX_ID) or None
+    publication_id = _int_arg("publication", 0, high=MAX_ID) or None
     query = queue.QueueQuery(
         status=status_name,
         publication_id=publication_id,
@@ -429,7 +429,7 @@ def moderation_queue() -> Response:
     )
     page = queue.queue_page(
         query,
-        after=_int_arg("after", 0, high=document.MAX_ID) or None,
+        after=_int_arg("after", 0, high=MAX_ID) or None,
         limit=_int_arg("limit", 25, high=document.MAX_PAGE_SIZE),
     )
     body = {
@@ -445,8 +445,6 @@ def moderation_queue() -> Response:
 @bp.post("/moderation/comments/<id:comment_id>/decisions")
 def decide(comment_id: int) -> Response:
     person = _staff(TokenScope.DECIDE)
-    if comment_id > document.MAX_ID:
-        raise Problem("not-found", "No comment has this id.")
     fields = bodies.json_body("DecisionRequest")
     seen = fields.get("seen_state")
     try:
