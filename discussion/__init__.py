@@ -33,18 +33,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
     from .accounts import staff
     from .accounts import views as accounts
+    from .api import views as api
     from .archive import views as archive
     from .comments import moderating as picks
     from .comments import views as comments
     from .desk import views as desk
     from .discovery import fulltext
     from .discovery import views as discovery
+    from .embed import views as embed
     from .extensions import cache, csrf, db, limiter, migrate
     from .mail import delivery
     from .mail import views as mail
     from .media import library
     from .media import views as media
     from .moderation import views as moderation
+    from .operations import views as operations
     from .publications import views as publications
     from .web import database, errors, filters, pagecache, params, security
 
@@ -76,6 +79,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         mail,
         discovery,
         archive,
+        api,
+        operations,
+        embed,
     )
     for feature in features:
         app.register_blueprint(feature.bp)

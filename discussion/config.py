@@ -134,3 +134,14 @@ MAIL_RECIPIENT_DAILY_CAP = 20  # readers' notices to one address per 24 h; more 
 MAIL_CONFIRMATION_INTERVAL_HOURS = 24  # at most one confirmation request per address
 MAIL_REPLY_INTERVAL_MINUTES = 60  # at most one reply notice per thread and address
 MAIL_STALE_QUEUE_HOURS = 12  # alert moderators when the oldest pending comment is older
+
+# Open interfaces (discussion/api, discussion/embed, discussion/operations).
+# Sites whose pages may show and post these comments (``/embed.js``) and call the API
+# from browsers (CORS): origins such as "https://www.example.org". Empty: none.
+EMBED_ORIGINS: list[str] = []
+# A comment on an embedding page no publication has yet creates a minimal one.
+EMBED_CREATE_PUBLICATIONS = False
+# /metrics answers only these addresses or networks (after PROXY_COUNT's proxies).
+METRICS_ALLOWED_NETWORKS: list[str] = ["127.0.0.1/32", "::1/128"]
+# "json": logs as JSON lines (one per request too), each with its request id.
+LOG_FORMAT = "text"

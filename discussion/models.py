@@ -684,3 +684,59 @@ class Erasure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     admin: Mapped[Moderator | None] = relationship()
+
+
+# --- Open interfaces: API tokens and embedded pages (discussion/api, discussion/embed) ---
+
+
+class TokenScope(enum.Enum):
+    """What an API token may do: read the moderation queue, or also decide."""
+
+    READ = "read"
+    DECIDE = "decide"
+
+    @property
+    def title(self) -> str:
+        return "Read only" if self is TokenScope.READ else "Read and decide"
+
+
+class ApiToken(db.Model):
+    """A member of staff's token for newsroom tools (``Authorization: Bearer …``): only a
+    hash of it is stored; the token itself is shown once, when it is created."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))  # what it is for: "Newsletter desk"
+    scope: Mapped[TokenScope] = mapped_column(
+        db.Enum(
+            TokenScope,
+            name="token_scope",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=8,
+        )
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    prefix: Mapped[str] = mapped_column(String(16))  # its first characters, to tell them apart
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    moderator: Mapped[Moderator] = relationship()
+
+
+class PublicationUrl(db.Model):
+    """A page on one of the publisher's other sites whose comments are a publication's:
+    the embed finds the publication by the page's canonical address."""
+
+    __tablename__ = "publication_urls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the address
+    url: Mapped[str] = mapped_column(Text)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -170,7 +170,12 @@ def test_the_page_cache_answers_without_the_app_and_honours_etags(
     head = client.head(url)
     current = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert count_queries.count == 0
-    assert again.get_data() == first.get_data() and again.headers == first.headers
+    assert again.get_data() == first.get_data()
+
+    def kept(headers):  # type: ignore[no-untyped-def]
+        return [(k, v) for k, v in headers if k != "X-Request-Id"]  # each request its own
+
+    assert kept(again.headers) == kept(first.headers)
     assert head.status_code == 200 and head.get_data() == b""
     assert current.status_code == 304 and current.get_data() == b""
     assert current.headers["ETag"] == first.headers["ETag"]

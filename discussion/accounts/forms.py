@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from ..models import MailPreference, Role
+from ..models import MailPreference, Role, TokenScope
 from ..web.fields import choices, no_control_characters, strip
 from .staff import (
     DIGEST_HOURS,
@@ -89,4 +89,24 @@ class MailSettingsForm(FlaskForm):
     digest_hours = IntegerField(
         "Hours between digests",
         validators=[InputRequired("Enter a number of hours."), NumberRange(*DIGEST_HOURS)],
+    )
+
+
+class TokenForm(FlaskForm):
+    """A new API token: what it is for and what it may do."""
+
+    name = StringField(
+        "What will use it",
+        filters=[strip],
+        validators=[
+            DataRequired("Please name the token after what will use it."),
+            Length(max=80, message="Please keep the name to %(max)d characters."),
+            no_control_characters,
+        ],
+    )
+    scope = RadioField(
+        "It may",
+        choices=choices((s.value, s.title) for s in TokenScope),
+        default=TokenScope.READ.value,
+        validators=[DataRequired("Please choose what the token may do.")],
     )

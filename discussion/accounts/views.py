@@ -22,13 +22,14 @@ from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from ..api import tokens
 from ..extensions import db, limiter
-from ..models import MailPreference, Moderator, Role
+from ..models import ApiToken, MailPreference, Moderator, Role, TokenScope
 from ..moderation.forms import ActionForm
 from ..web.params import safe_next
 from . import staff
 from .access import admin_required
-from .forms import AccountForm, LoginForm, MailSettingsForm
+from .forms import AccountForm, LoginForm, MailSettingsForm, TokenForm
 
 bp = Blueprint("accounts", __name__)
 
@@ -150,9 +151,7 @@ def account_switch(moderator_id: int, change: str) -> Response:
 @login_required
 def mail_settings(moderator_id: int) -> Any:
     """A person's alert address and preference: admins for anyone, a moderator their own."""
-    person = db.get_or_404(Moderator, moderator_id)
-    if not (current_user.is_admin or current_user.id == person.id):
-        abort(403)
+    person = _person_for_self_or_admin(moderator_id)
     if request.method == "GET":
         form = MailSettingsForm(
             formdata=None,
@@ -182,3 +181,66 @@ def mail_settings(moderator_id: int) -> Any:
     elif request.method == "POST":
         status = 400
     return render_template("accounts/mail.html", form=form, person=person), status
+
+
+def _person_for_self_or_admin(moderator_id: int) -> Moderator:
+    person = db.get_or_404(Moderator, moderator_id)
+    if not (current_user.is_admin or current_user.id == person.id):
+        abort(403)
+    return person
+
+
+@bp.route("/moderation/accounts/<id:moderator_id>/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens(moderator_id: int) -> Any:
+    """A person's API tokens for newsroom tools: admins for anyone, staff their own. A new
+    token is shown once, on the answer to the form; only its hash is kept."""
+    person = _person_for_self_or_admin(moderator_id)
+    form = TokenForm()
+    made, status = None, 200
+    if form.validate_on_submit():
+        try:
+            made = tokens.create(
+                person, current_user, name=form.name.data or "", scope=TokenScope(form.scope.data)
+            )
+        except tokens.TokenError as error:
+            form.name.errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            form = TokenForm(formdata=None)
+    elif request.method == "POST":
+        status = 400
+    response = current_app.make_response(
+        (
+            render_template(
+                "accounts/tokens.html",
+                person=person,
+                form=form,
+                made=made,
+                listed=tokens.listed(person),
+                action_form=ActionForm(),
+            ),
+            status,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"  # a new token's secret is on this page
+    return response
+
+
+@bp.post("/moderation/accounts/<id:moderator_id>/tokens/<id:token_id>/revoke")
+@login_required
+def revoke_token(moderator_id: int, token_id: int) -> Response:
+    person = _person_for_self_or_admin(moderator_id)
+    token = db.get_or_404(ApiToken, token_id)
+    if token.moderator_id != person.id:
+        abort(404)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("Not revoked: " + form.problem(), "error")
+    elif tokens.revoke(token, current_user):
+        db.session.commit()
+        flash(f"Token {token.name} revoked: it no longer works.", "success")
+    else:
+        flash(f"Token {token.name} was already revoked.", "info")
+    return redirect(url_for("accounts.api_tokens", moderator_id=person.id), code=303)

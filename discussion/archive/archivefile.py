@@ -42,6 +42,7 @@ TABLES = (
     "bylines",
     "slug_redirects",
     "legacy_addresses",
+    "publication_urls",
     "revisions",
     "pins",
     "related_exclusions",
@@ -59,6 +60,9 @@ TABLES = (
 # Not exported: computed again from the rows above, or passing state of the worker.
 DERIVED = ("related_publications", "publication_terms", "term_frequencies", "publication_search")
 TRANSIENT = ("mail_outbox", "job_runs")
+# Not exported: API tokens stay with the site that issued them (a restored site makes new
+# ones; staff passwords travel only with --with-credentials).
+SECRETS = ("api_tokens",)
 # Columns left out: a cache key that any change moves (not content).
 LEFT_OUT = {"publications": ("cache_version",)}
 BATCH = 1000

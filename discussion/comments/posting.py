@@ -4,6 +4,7 @@ pending one; re-rendering stored comments after a sanitizer change."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -12,8 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
-from ..mail import subscriptions
+from ..mail import notices, subscriptions
 from ..models import Comment, CommentState, Decision, Hold, Moderator, Publication, utcnow
+from ..operations import metrics
 from ..publications.catalog import PageState, touch
 from ..web import clock, database
 from . import rules, sanitizer
@@ -113,6 +115,7 @@ def post_comment(
             address_key=address_key,
         )
     state = CommentState(verdict.state)
+    metrics.count_on_commit(metrics.POSTED, state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
         insert(Comment).returning(Comment.id),
         [
@@ -205,6 +208,51 @@ def judge(
         ),
         settings,
     )
+
+
+def submit(
+    publication: Publication | PageState,
+    *,
+    name: str,
+    body: str,
+    email: str | None,
+    parent_id: int | None,
+    root_id: int | None,
+    honeypot: str | None,
+    notify_outcome: bool,
+    notify_replies: bool,
+    origin: Origin,
+    settings: rules.RuleSettings,
+    address_key: str,
+    may_ask: Callable[[], bool],
+    staff: Moderator | None = None,
+) -> Posted:
+    """A reader's comment as every way in takes it (the form, the API, the embed): stored
+    by :func:`post_comment`, with the mail it causes queued in the same transaction
+    (``may_ask``: whether this client may cause another confirmation request)."""
+    comment = post_comment(
+        publication,
+        name=name,
+        email=email,
+        body=body,
+        parent_id=parent_id,
+        root_id=root_id,
+        honeypot=honeypot,
+        origin=origin,
+        settings=settings,
+        address_key=address_key,
+        staff=staff,
+    )
+    notices.comment_posted(  # in the same transaction: no comment, no mail
+        comment.id,
+        comment.state,
+        root_id=root_id,
+        email=email or None,
+        notify_outcome=notify_outcome,
+        notify_replies=notify_replies,
+        may_ask=may_ask,
+    )
+    return comment
 
 
 _KNOWN_AUTHOR = (

@@ -21,7 +21,6 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -37,10 +36,10 @@ from ..publications.views import get_publication, render_article, sort_arg, thre
 from ..web import clock, database, formtoken, links, pagecache
 from ..web.errors import render_error
 from ..web.params import parse_id
-from . import editing, posting, recommending, sanitizer, thread
+from . import editing, limits, posting, recommending, sanitizer, status, thread
 from .forms import CommentForm, EditForm, OwnForm, RecommendForm, ReportForm
 from .privacy import keyed_hash
-from .visitor import own_comment_ids, remember_comment, visitor_id
+from .visitor import own_comment_ids, remember_comment, request_origin, visitor_id
 
 bp = Blueprint("comments", __name__)
 
@@ -57,15 +56,9 @@ THANKS = "Thank you. Your comment awaits moderation; only you can see it until i
 PUBLISHED = "Thank you. Your comment is published."
 
 
-def _not_previewing(_response: Response) -> bool:
-    return "preview" not in request.form
-
-
 @bp.post("/publications/<slug>/comments")
 @csrf.exempt  # the form checks its own token, the one shared by all readers (pagetoken)
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_COMMENTS"], deduct_when=_not_previewing
-)  # a preview is not a comment
+@limits.posting
 def post(slug: str) -> Response | tuple[str, int]:
     publication = catalog.page_state(slug)  # light: the full row only for a refusal
     if publication is None:
@@ -88,7 +81,7 @@ def post(slug: str) -> Response | tuple[str, int]:
             get_publication(slug), form, preview=sanitizer.render(form.body.data or "")
         )
     address = request.remote_addr or ""
-    comment = posting.post_comment(
+    comment = posting.submit(
         publication,
         name=form.name.data or "",
         email=form.email.data,
@@ -96,22 +89,12 @@ def post(slug: str) -> Response | tuple[str, int]:
         parent_id=form.parent,
         root_id=form.root_id,
         honeypot=form.website.data,
-        origin=posting.Origin(
-            ip_hash=keyed_hash(address, current_app.config["SECRET_KEY"], "address"),
-            ip_address=address or None,
-            user_agent=request.user_agent.string or None,
-        ),
-        settings=rule_settings,
-        address_key=current_app.config["SECRET_KEY"],
         staff=current_user if current_user.is_authenticated else None,
-    )
-    notices.comment_posted(  # in the same transaction: no comment, no mail
-        comment.id,
-        comment.state,
-        root_id=form.root_id,
-        email=form.email.data or None,
         notify_outcome=form.notify_outcome.data,
         notify_replies=form.notify_replies.data,
+        origin=request_origin(),
+        settings=rule_settings,
+        address_key=current_app.config["SECRET_KEY"],
         may_ask=lambda: mail_limits.may_request_confirmation(address),
     )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
@@ -209,42 +192,35 @@ def report(slug: str, comment_id: int) -> Any:
         return redirect(
             url_for("publications.article", slug=slug, _anchor=f"comment-{comment.id}"), code=303
         )
-    status = 400 if request.method == "POST" else 200
+    code = 400 if request.method == "POST" else 200
     return render_template(
         "comments/report.html", publication=publication, comment=comment, form=form
-    ), status
+    ), code
 
 
 # --- the poster's private status link ------------------------------------------------------
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="comment-status")
 
 
 @bp.app_template_global()
 def comment_status_url(comment_id: int) -> str:
     """A private, signed link to a comment's moderation status: from SITE_URL when it is
     configured (as in mails), never from a Host header a proxy did not vouch for."""
-    token = _serializer().dumps(comment_id)
+    token = status.token_for(comment_id, current_app.config["SECRET_KEY"])
     if current_app.config.get("SITE_URL"):
         return links.absolute("comments.status", token=token)
     return url_for("comments.status", token=token, _external=True)
 
 
 def _from_token(token: str) -> Comment:
-    try:
-        comment_id = _serializer().loads(token)
-    except BadSignature:
-        abort(404)
-    comment = db.session.get(Comment, comment_id) if isinstance(comment_id, int) else None
+    comment_id = status.comment_id_of(token, current_app.config["SECRET_KEY"])
+    comment = db.session.get(Comment, comment_id) if comment_id is not None else None
     if comment is None:
         abort(404)
     return comment
 
 
-@bp.get("/comments/status/<token>")
-def status(token: str) -> str:
+@bp.get("/comments/status/<token>", endpoint="status")
+def status_page(token: str) -> str:
     comment = _from_token(token)
     last = decisions.history([comment.id]).get(comment.id, [])
     reason = next((d.reason for d in reversed(last) if d.reason), None)
@@ -297,10 +273,9 @@ def _owns(comment: Comment, token: str | None) -> bool:
     """Posted from this browser (its visitor cookie), or the status link's token is given."""
     if comment.id in own_comment_ids():
         return True
-    try:
-        return bool(token) and _serializer().loads(token) == comment.id
-    except BadSignature:
-        return False
+    return (
+        bool(token) and status.comment_id_of(token, current_app.config["SECRET_KEY"]) == comment.id
+    )
 
 
 def _refusal(comment: Comment, token: str | None) -> editing.Refusal | None:
@@ -335,11 +310,7 @@ def _edit_page(
 
 
 @bp.route("/publications/<slug>/comments/<id:comment_id>/edit", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_COMMENTS"],
-    methods=["POST"],
-    deduct_when=_not_previewing,
-)  # each edit is judged and kept like a new comment
+@limits.posting  # each edit is judged and kept like a new comment (a preview is not)
 def edit(slug: str, comment_id: int) -> Any:
     publication = get_publication(slug)
     comment = _own_comment(publication.id, comment_id)

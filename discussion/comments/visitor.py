@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from flask import session
+from flask import current_app, request, session
+
+from .posting import Origin
+from .privacy import keyed_hash
 
 _OWN = "own_comments"
 _VISITOR = "visitor"
@@ -27,3 +30,13 @@ def visitor_id() -> str:
     if not isinstance(session.get(_VISITOR), str):
         session[_VISITOR] = secrets.token_urlsafe(16)
     return session[_VISITOR]
+
+
+def request_origin() -> Origin:
+    """Where the comment in this request comes from, as the abuse rules may keep it."""
+    address = request.remote_addr or ""
+    return Origin(
+        ip_hash=keyed_hash(address, current_app.config["SECRET_KEY"], "address"),
+        ip_address=address or None,
+        user_agent=request.user_agent.string or None,
+    )

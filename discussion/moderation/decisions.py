@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..mail import notices
 from ..models import Comment, CommentState, Decision, Moderator, Report
+from ..operations import metrics
 from ..publications.catalog import touch
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
 
@@ -162,6 +163,7 @@ def _record(
     )
     db.session.add(decision)
     db.session.flush()
+    metrics.count_on_commit(metrics.DECIDED, to_state)
     return decision
 
 

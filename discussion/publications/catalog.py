@@ -119,6 +119,17 @@ def by_slug(slug: str) -> Publication | None:
     return db.session.scalar(select(Publication).where(Publication.slug == slug, public()))
 
 
+def public_ids(slugs: Iterable[str]) -> dict[str, int]:
+    """The ids of the public publications with these slugs (unknown ones left out)."""
+    wanted = [s for s in dict.fromkeys(slugs) if is_slug(s)]
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(Publication.slug, Publication.id).where(Publication.slug.in_(wanted), public())
+    )
+    return {slug: publication_id for slug, publication_id in rows}
+
+
 def stored_by_slug(slug: str) -> Publication | None:
     """The publication with this slug in any state (for staff and imports), if any."""
     if not is_slug(slug):
@@ -242,26 +253,25 @@ def moved_filters(type_slug: str | None, topic_slug: str | None) -> dict[str, st
     return args if moved else None
 
 
+def _narrowed(stmt: Select, filters: Filters) -> Select:
+    """A publications query narrowed by the filters' type, topic and author."""
+    if filters.type is not None:
+        stmt = stmt.join(publication_types).where(publication_types.c.type_id == filters.type.id)
+    if filters.topic is not None:
+        stmt = stmt.join(publication_topics).where(
+            publication_topics.c.topic_id == filters.topic.id
+        )
+    if filters.author is not None:
+        stmt = stmt.join(Byline, Byline.publication_id == Publication.id).where(
+            Byline.author_id == filters.author.id
+        )
+    return stmt
+
+
 def index_page(filters: Filters, page: int, per_page: int) -> Page:
     """A page of public publications, newest first, narrowed by type and topic."""
-
-    def narrowed(stmt: Select) -> Select:
-        if filters.type is not None:
-            stmt = stmt.join(publication_types).where(
-                publication_types.c.type_id == filters.type.id
-            )
-        if filters.topic is not None:
-            stmt = stmt.join(publication_topics).where(
-                publication_topics.c.topic_id == filters.topic.id
-            )
-        if filters.author is not None:
-            stmt = stmt.join(Byline, Byline.publication_id == Publication.id).where(
-                Byline.author_id == filters.author.id
-            )
-        return stmt
-
     now = clock.now()
-    visible = narrowed(select(Publication.id).where(public(now)))
+    visible = _narrowed(select(Publication.id).where(public(now)), filters)
     total = db.session.scalar(select(func.count()).select_from(visible.subquery())) or 0
     # The page's ids first (from indexes), then only those rows.
     ids = db.session.scalars(
@@ -272,6 +282,23 @@ def index_page(filters: Filters, page: int, per_page: int) -> Page:
     ).all()
     order = {id_: n for n, id_ in enumerate(ids)}
     return Page(sorted(items, key=lambda p: order[p.id]), page, per_page, total)
+
+
+def listing_after(
+    filters: Filters, after: tuple[datetime, int] | None, limit: int
+) -> tuple[list[Publication], bool]:
+    """Public publications newest first, narrowed as the index is, starting strictly after
+    ``after`` (the publication time and id of the last one seen): keyset pages that stay
+    stable while publications appear. Returns the page and whether more follow."""
+    stmt = _narrowed(select(Publication).options(*CARD_LOADING).where(public()), filters)
+    if after is not None:
+        when, last_id = after
+        stmt = stmt.where(
+            (Publication.published_at < when)
+            | ((Publication.published_at == when) & (Publication.id < last_id))
+        )
+    rows = list(db.session.scalars(stmt.order_by(*NEWEST_FIRST).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
 
 
 def all_types() -> list[PublicationType]:

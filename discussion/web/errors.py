@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from collections.abc import Callable
+
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.wrappers import Response
 
@@ -19,8 +21,16 @@ MESSAGES = {
 }
 
 
+def answer_under(app: Flask, prefix: str, render: Callable[[HTTPException], Response]) -> None:
+    """Errors of requests under ``prefix`` (an API) are answered by ``render``, not pages."""
+    app.extensions.setdefault("error_renderers", {})[prefix] = render
+
+
 def render_error(error: HTTPException) -> Response:
     """The error's own response (status, headers such as Allow), with the site's page."""
+    for prefix, render in current_app.extensions.get("error_renderers", {}).items():
+        if request.path.startswith(prefix):
+            return render(error)
     code = error.code or 500
     response = error.get_response()
     response.set_data(

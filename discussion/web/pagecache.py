@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,7 @@ class PageCache:
         self.entries: dict[tuple[str, ...], _Entry] = {}
         self.generation = 0  # pages rendered before a change are not kept after it
         self.lock = threading.Lock()  # threaded servers (the quickstart's)
+        self.count: Callable[[bool], None] = lambda hit: None  # metrics: a hit, or a miss
 
     def clear(self) -> None:
         """Forget every page (a change was committed)."""
@@ -78,10 +79,13 @@ class PageCache:
             environ.get("HTTP_HOST", ""),
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_ORIGIN", ""),  # CORS answers differ by origin (the API's)
         )
         entry = self.entries.get(key)
         if entry is not None and entry.expires > _now():
+            self.count(True)
             return self._serve(entry, environ, start_response)
+        self.count(False)
         if method == "HEAD" or self.max_entries <= 0:
             return self.app(environ, start_response)
         return self._fetch(key, environ, start_response)

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
-_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is True), fits 64 bits
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only ("²".isdigit() is True)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: larger ones name nothing
 
 
 def parse_id(text: str | None) -> int | None:
     """A database id or page number from user input, or None when it cannot be one."""
-    if text is None or not _ID.fullmatch(text):
+    if text is None or not _ID.fullmatch(text) or int(text) > MAX_ID:
         return None
     return int(text)
 
@@ -34,7 +35,7 @@ class IdConverter(IntegerConverter):
     """``<id:name>`` in routes: a positive integer that fits a database id (else 404)."""
 
     def __init__(self, url_map: Any) -> None:
-        super().__init__(url_map, min=1, max=2**63 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 # C0 controls but tab, newline and carriage return; DEL; C1 controls.

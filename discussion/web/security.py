@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Response, abort, current_app, request
@@ -35,7 +37,11 @@ HEADERS = {
 def _set_headers(response: Response) -> Response:
     """The headers above; responses no view marked shareable are for this visitor only."""
     headers = response.headers
+    policy = headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    framable = "frame-ancestors 'none'" not in policy
     for name, value in HEADERS.items():
+        if name == "X-Frame-Options" and framable:
+            continue  # a page framed by allowed sites says which in its CSP
         headers.setdefault(name, value)
     headers.setdefault("Cache-Control", "private, no-cache")
     return response
@@ -90,6 +96,9 @@ def refuse_cross_origin() -> None:
     """
     if request.method in SAFE_METHODS:
         return
+    origin = request.headers.get("Origin")
+    if origin and _embeddable() and origin.lower() in embed_origins():
+        return
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
         if site not in ("same-origin", "none"):
@@ -98,6 +107,45 @@ def refuse_cross_origin() -> None:
     origin = request.headers.get("Origin")
     if origin is not None and _host_of(origin) != request.host:
         raise CSRFError("The form was sent from another site.")
+
+
+EMBEDDABLE = "_open_to_embed_origins"
+
+
+def open_to_embed_origins(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that pages of ``EMBED_ORIGINS`` may call from their browsers (posting
+    a comment, withdrawing one's own): the cross-site check lets those origins through.
+    Moderation, the desk and everything unmarked stay same-origin only."""
+    setattr(view, EMBEDDABLE, True)
+    return view
+
+
+def _embeddable() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, EMBEDDABLE, False))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def embed_origins() -> frozenset[str]:
+    """The origins of ``EMBED_ORIGINS`` as browsers send them: ``scheme://host[:port]``,
+    in lower case, without a default port (entries that are no origin are ignored)."""
+    entries = current_app.config.get("EMBED_ORIGINS") or ()
+    if isinstance(entries, str):  # FLASK_EMBED_ORIGINS="https://a.example https://b.example"
+        entries = entries.replace(",", " ").split()
+    found = set()
+    for entry in entries:
+        try:
+            parts = urlsplit(str(entry).strip().lower())
+            port = parts.port
+        except ValueError:
+            continue
+        if parts.scheme in _DEFAULT_PORTS and parts.hostname:
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            shown = "" if port in (None, _DEFAULT_PORTS[parts.scheme]) else f":{port}"
+            found.add(f"{parts.scheme}://{host}{shown}")
+    return frozenset(found)
 
 
 def _host_of(origin: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from playwright.sync_api import Page, Response, expect
 
@@ -152,6 +153,26 @@ def _personal_data(page: Page, _discussion: Discussion) -> Response:
     return found.value
 
 
+def _embedded(page: Page, discussion: Discussion) -> Response:
+    """The thread other sites frame, opened on its own: the USIP article's, found by the
+    article's own address (the site's origin is one of the live server's EMBED_ORIGINS)."""
+    page.goto("/robots.txt")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    address = urlencode({"url": origin + support.USIP})
+    return _goto(f"/embed/thread?{address}")(page, discussion)
+
+
+def _new_token(page: Page, _discussion: Discussion) -> Response:
+    """A person's API tokens right after making one: the secret shown once."""
+    page.goto("/moderation/accounts")
+    page.get_by_role("link", name="Manage API tokens of mod", exact=True).click()
+    page.get_by_label("What will use it").fill("Newsletter desk")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Make token").click()
+    expect(page.get_by_label("The token")).to_be_visible()
+    return posted.value
+
+
 VISITS = [
     Visit("front", False, _goto("/")),
     Visit("publications", False, _goto("/publications/")),
@@ -190,6 +211,9 @@ VISITS = [
     Visit("mail-outbox", True, _goto("/moderation/mail")),
     Visit("personal-data", True, _goto("/moderation/personal-data")),
     Visit("personal-data-found", True, _personal_data),
+    Visit("api-tokens", True, _new_token),
+    Visit("api-reference", False, _goto("/api/v1/reference")),
+    Visit("embed-thread", False, _embedded),
     Visit("not-found", False, _goto("/publications/no-such-publication", 404)),
 ]
 

@@ -6,6 +6,7 @@ approving is the moderator's "Approve" button.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -81,12 +82,18 @@ class LiveServer:
     moderator: Account
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = 0
+    # Another origin on 127.0.0.1 allowed to embed the comments (tests/e2e/test_embed.py).
+    embed_port: int = field(default_factory=lambda: free_port())
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def embed_origin(self) -> str:
+        return f"http://127.0.0.1:{self.embed_port}"
 
     def env(self) -> dict[str, str]:
         return {
@@ -97,6 +104,8 @@ class LiveServer:
             "FLASK_RATELIMIT_ENABLED": "false",
             "FLASK_COMMENT_POLL_SECONDS": "2",  # open pages ask for new comments quickly
             "FLASK_MEDIA_ROOT": str(self.workdir / "media"),
+            "FLASK_EMBED_ORIGINS": json.dumps([self.embed_origin, self.url]),
+            "FLASK_EMBED_CREATE_PUBLICATIONS": "true",
             **({"FLASK_SITE_URL": self.url} if self.port else {}),
         }
 

@@ -1,0 +1,1 @@
+"""Comments on the publisher's other sites: ``/embed.js``, the embedded thread, counts."""
