@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -10,6 +11,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,6 +21,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..accounts.access import admin_required
@@ -54,20 +57,32 @@ def moderator_navigation() -> dict[str, Any]:
     return {}
 
 
-def _queue_query() -> queue.QueueQuery:
-    status = request.args.get("status", "pending")
-    if status not in queue.QUEUES:
+def _queue_query(args: MultiDict[str, str] | None = None) -> queue.QueueQuery:
+    """What the moderator is looking at, from the query string (404 for nonsense)."""
+    query = _parse_query(request.args if args is None else args)
+    if query is None:
         abort(404)
-    publication = request.args.get("publication", "")
+    return query
+
+
+def _parse_query(args: MultiDict[str, str]) -> queue.QueueQuery | None:
+    status = args.get("status", "pending")
+    publication = args.get("publication", "")
     publication_id = parse_id(publication)
-    if publication and publication_id is None:
-        abort(404)
+    if status not in queue.QUEUES or (publication and publication_id is None):
+        return None
     return queue.QueueQuery(
         status=status,
         publication_id=publication_id,
-        search=without_control_characters(request.args.get("q", "")).strip()[:SEARCH_LENGTH],
-        newest_first=request.args.get("order", "newest") != "oldest",
+        search=without_control_characters(args.get("q", "")).strip()[:SEARCH_LENGTH],
+        newest_first=args.get("order", "newest") != "oldest",
     )
+
+
+def _wants_json() -> bool:
+    """The queue's script asks for JSON (Accept); a plain form post gets a redirect."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 @bp.get("/", endpoint="queue")
@@ -128,12 +143,27 @@ def _highlight(comment: Comment, rule_settings: rules.RuleSettings) -> Markup:
     return rules.highlight(comment.body_text, spans)
 
 
-def _back() -> Response:
+def _next_url() -> str:
     queue_url = url_for("moderation.queue")
     target = safe_next(request.form.get("next"), queue_url)
-    if not target.startswith("/moderation/"):
-        target = queue_url
-    return redirect(target, code=303)
+    return target if target.startswith("/moderation/") else queue_url
+
+
+def _back() -> Response:
+    return redirect(_next_url(), code=303)
+
+
+def _answer(message: str, *, ok: bool, status: int = 409, **extra: Any) -> Response:
+    """The outcome of one decision: JSON for the queue's script (with the tab counts of
+    the queue it came from), else a notice and the redirect back, as a form expects."""
+    if not _wants_json():
+        flash(message, "success" if ok else "error")
+        return _back()
+    query = _parse_query(MultiDict(parse_qsl(urlsplit(_next_url()).query))) or queue.QueueQuery()
+    body = {"ok": ok, "message": message, "counts": queue.counts(query), **extra}
+    response = jsonify(body)
+    response.status_code = 200 if ok else status
+    return response
 
 
 def _done(action: Action, ids: list[int]) -> str:
@@ -147,8 +177,7 @@ ACTION_NAMES = ", ".join(a.value for a in Action)
 def act(comment_id: int, name: str) -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
-        flash("That action could not be applied: " + form.problem(), "error")
-        return _back()
+        return _answer("That action could not be applied: " + form.problem(), ok=False, status=400)
     seen = request.form.get("seen", "")
     try:
         decision = decisions.act(
@@ -160,27 +189,35 @@ def act(comment_id: int, name: str) -> Response:
             seen=CommentState(seen) if seen in {s.value for s in CommentState} else None,
         )
     except decisions.Conflict as conflict:
-        flash(str(conflict), "error")
-    else:
-        db.session.commit()
-        flash(_done(decisions.resolve(name, decision.from_state), [comment_id]), "success")
-    return _back()
+        return _answer(str(conflict), ok=False)
+    state = decision.to_state.value
+    db.session.commit()
+    return _answer(
+        _done(decisions.resolve(name, decision.from_state), [comment_id]),
+        ok=True,
+        comment_id=comment_id,
+        state=state,
+        undo=url_for("moderation.undo", comment_id=comment_id),
+    )
 
 
 @bp.post("/comments/<id:comment_id>/undo")
 def undo(comment_id: int) -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
-        flash("That action could not be applied: " + form.problem(), "error")
-        return _back()
+        return _answer("That action could not be applied: " + form.problem(), ok=False, status=400)
     try:
         decision = decisions.undo(comment_id, current_user)
     except decisions.Conflict as conflict:
-        flash(str(conflict), "error")
-    else:
-        db.session.commit()
-        flash(f"Undone: comment #{comment_id} is {decision.to_state.value} again.", "success")
-    return _back()
+        return _answer(str(conflict), ok=False)
+    state = decision.to_state.value
+    db.session.commit()
+    return _answer(
+        f"Undone: comment #{comment_id} is {state} again.",
+        ok=True,
+        comment_id=comment_id,
+        state=state,
+    )
 
 
 @bp.post("/bulk")
@@ -209,7 +246,12 @@ def bulk() -> Response:
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(_error: CSRFError) -> Response:
-    """An expired or missing token: back to the queue with a word, nothing changed."""
+    """An expired or missing token: back to the queue with a word, nothing changed (the
+    queue's script gets the word as JSON, and reloads)."""
+    if _wants_json():
+        response = jsonify({"ok": False, "message": EXPIRED, "expired": True})
+        response.status_code = 400
+        return response
     flash(EXPIRED, "error")
     return redirect(url_for("moderation.queue"), code=303)
 
