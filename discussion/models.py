@@ -331,6 +331,7 @@ class Comment(db.Model):
         Index("ix_comments_state_id", "state", "id"),  # queues, keyset by id
         Index("ix_comments_state_reports", "state", "open_reports"),  # the Reported tab
         Index("ix_comments_email_state", "email", "state"),  # author history
+        Index("ix_comments_publication_state_id", "publication_id", "state", "id"),  # its queue
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
@@ -587,3 +588,29 @@ class JobRun(db.Model):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- moderation at speed (discussion/moderation) ---------------------------------------------
+
+
+class CommentCount(db.Model):
+    """How many comments a queue tab holds (a state, "reported" or "all"), kept in step by
+    database triggers on ``comments`` (migration 0014) and spread over a few rows
+    (``slot``: the comment id modulo 16) so concurrent writers rarely wait on one row."""
+
+    __tablename__ = "comment_counts"
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int]
+
+
+class PublicationCommentCount(db.Model):
+    """The same counts per publication (the queue's publication filter and its menu)."""
+
+    __tablename__ = "comment_counts_by_publication"
+    __table_args__ = (Index("ix_comment_counts_by_publication_status_n", "status", "n"),)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int]
