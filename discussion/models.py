@@ -614,3 +614,73 @@ class PublicationCommentCount(db.Model):
     )
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int]
+
+
+class SanctionKind(enum.Enum):
+    """What a sanction names: an author's email or the address they post from, both kept
+    as keyed hashes only."""
+
+    EMAIL = "email"
+    ADDRESS = "address"
+
+
+class SanctionAction(enum.Enum):
+    """What a sanction does to that author's next comments."""
+
+    BLOCK = "block"  # refused with the same words as any held comment, recorded
+    PREMODERATE = "premoderate"  # always held for a moderator
+
+
+class Sanction(db.Model):
+    """A moderator's block or pre-moderation of one author, until a time or for good."""
+
+    __tablename__ = "sanctions"
+    __table_args__ = (Index("ix_sanctions_key", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SanctionKind] = mapped_column(
+        db.Enum(
+            SanctionKind,
+            name="sanction_kind",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=16,
+        )
+    )
+    key: Mapped[str] = mapped_column(String(64))  # keyed hash of the email or address
+    action: Mapped[SanctionAction] = mapped_column(
+        db.Enum(
+            SanctionAction,
+            name="sanction_action",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=16,
+        )
+    )
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: for good
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL")
+    )  # the comment it was imposed from
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    refused: Mapped[int] = mapped_column(default=0, server_default="0")  # posts it stopped
+
+    moderator: Mapped[Moderator | None] = relationship(foreign_keys=[moderator_id])
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and (self.until is None or self.until > now)
+
+
+class AuthorNote(db.Model):
+    """A moderator's note on an author (by email or address, as keyed hashes)."""
+
+    __tablename__ = "author_notes"
+    __table_args__ = (Index("ix_author_notes_key", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    moderator: Mapped[Moderator | None] = relationship()

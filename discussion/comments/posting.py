@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..extensions import db
 from ..mail import subscriptions
 from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
+from ..moderation import sanctions
 from ..publications.catalog import PageState, touch
 from ..web import database
 from . import rules, sanitizer
@@ -64,6 +65,7 @@ class Posted:
 
     id: int
     state: CommentState
+    refused: bool = False  # a blocked author's: recorded, and nothing else follows
 
 
 def post_comment(
@@ -104,6 +106,11 @@ def post_comment(
                 connection, email, address_key or ""
             )
         duplicate = _is_duplicate(connection, text_hash, email, origin.ip_hash)
+        sanctioned = (
+            sanctions.in_force(connection, email, origin.ip_hash, address_key, utcnow())
+            if address_key
+            else sanctions.InForce()
+        )
     verdict = rules.evaluate(
         rules.Submission(
             body=body,
@@ -113,6 +120,8 @@ def post_comment(
             author_has_approved=known_author,
             duplicate=duplicate,
             today=today or utcnow().date(),
+            blocked=sanctioned.blocked,
+            author_held=sanctioned.held,
         ),
         settings,
     )
@@ -165,7 +174,10 @@ def post_comment(
                 }
             ],
         )
-    return Posted(comment_id, state)
+    refused = any(h.rule == "blocked" for h in verdict.holds)
+    if refused:
+        sanctions.count_refusal(sanctioned.blocking)
+    return Posted(comment_id, state, refused)
 
 
 _KNOWN_AUTHOR = (

@@ -87,15 +87,16 @@ def post(slug: str) -> Response | tuple[str, int]:
         settings=rule_settings,
         address_key=current_app.config["SECRET_KEY"],
     )
-    notices.comment_posted(  # in the same transaction: no comment, no mail
-        comment.id,
-        comment.state,
-        root_id=form.root_id,
-        email=form.email.data or None,
-        notify_outcome=form.notify_outcome.data,
-        notify_replies=form.notify_replies.data,
-        may_ask=lambda: mail_limits.may_request_confirmation(address),
-    )
+    if not comment.refused:  # a blocked author's post causes no mail at all
+        notices.comment_posted(  # in the same transaction: no comment, no mail
+            comment.id,
+            comment.state,
+            root_id=form.root_id,
+            email=form.email.data or None,
+            notify_outcome=form.notify_outcome.data,
+            notify_replies=form.notify_replies.data,
+            may_ask=lambda: mail_limits.may_request_confirmation(address),
+        )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()
     remember_comment(comment_id)

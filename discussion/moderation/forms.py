@@ -108,3 +108,33 @@ class PublicationRulesForm(FlaskForm):
     def premoderation_value(self) -> bool | None:
         """None: the site-wide rule applies."""
         return self.PREMODERATION.get(self.premoderation.data or "")
+
+
+class SanctionForm(FlaskForm):
+    """Block or always hold the author of a comment, by email or address, for a while."""
+
+    kind = SelectField(
+        "By", choices=choices([("email", "Their email"), ("address", "Their address")])
+    )
+    duration = SelectField(
+        "For",
+        choices=choices([("day", "A day"), ("week", "A week"), ("good", "Good")]),
+        default="day",
+    )
+    action = SelectField(
+        "What",
+        choices=choices(
+            [("block", "Block (refuse their comments)"), ("premoderate", "Always hold")]
+        ),
+    )
+    next = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    """A moderator's note on an author."""
+
+    text = TextAreaField(
+        "Note on this author",
+        validators=[InputRequired("Write the note first."), Length(max=NOTE_LENGTH)],
+    )
+    next = HiddenField()

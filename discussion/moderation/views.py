@@ -27,12 +27,13 @@ from werkzeug.wrappers import Response
 from ..accounts.access import admin_required
 from ..comments import rules
 from ..extensions import db
-from ..models import Comment, CommentState, Publication
+from ..models import Comment, CommentState, Publication, SanctionAction, SanctionKind
 from ..publications.catalog import NEWEST_FIRST
+from ..web import clock
 from ..web.params import parse_id, safe_next, without_control_characters
-from . import decisions, queue, reports, settings
+from . import decisions, queue, reports, sanctions, settings
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
-from .forms import ActionForm, PublicationRulesForm, RulesForm
+from .forms import ActionForm, NoteForm, PublicationRulesForm, RulesForm, SanctionForm
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -116,6 +117,8 @@ def queue_page() -> str:
         keyed_actions=[a for a in Action if a.key and not a.needs_reports],
         reports=reports.open_reports(ids),
         highlighted={c.id: _highlight(c, rule_settings) for c in page.comments},
+        describe=sanctions.describe,
+        on_record=sanctions.on_record(page.comments, current_app.config["SECRET_KEY"], clock.now()),
         publications=queue.busiest_publications(query),
         action_form=ActionForm(),
         reasons=REJECT_REASONS,
@@ -242,6 +245,92 @@ def bulk() -> Response:
         message += f" {len(result.skipped)} skipped: they had changed since the page loaded."
     flash(message, "success" if result.done else "error")
     return _back()
+
+
+# --- sanctions and notes on authors ------------------------------------------------------
+
+
+def _comment_or_404(comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        abort(404)
+    return comment
+
+
+@bp.post("/comments/<id:comment_id>/sanction")
+def sanction(comment_id: int) -> Response:
+    comment = _comment_or_404(comment_id)
+    form = SanctionForm()
+    if not form.validate_on_submit():
+        flash("Not done: " + " ".join(e for es in form.errors.values() for e in es), "error")
+        return _back()
+    try:
+        made = sanctions.impose(
+            comment,
+            SanctionKind(form.kind.data),
+            SanctionAction(form.action.data),
+            form.duration.data or "",
+            current_user,
+            secret=current_app.config["SECRET_KEY"],
+            now=clock.now(),
+        )
+    except sanctions.NotPossible as refusal:
+        flash(str(refusal), "error")
+        return _back()
+    db.session.commit()
+    flash(f"{sanctions.describe(made)}. Lift it on the author's panel.", "success")
+    return _back()
+
+
+@bp.post("/sanctions/<id:sanction_id>/lift")
+def lift_sanction(sanction_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        flash(EXPIRED, "error")
+        return _back()
+    try:
+        lifted = sanctions.lift(sanction_id, current_user, now=clock.now())
+    except sanctions.NotPossible as refusal:
+        flash(str(refusal), "error")
+        return _back()
+    db.session.commit()
+    flash(f"Lifted: sanction #{lifted.id}.", "success")
+    return _back()
+
+
+@bp.post("/comments/<id:comment_id>/note")
+def note(comment_id: int) -> Response:
+    comment = _comment_or_404(comment_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        flash("Note not saved: " + " ".join(e for es in form.errors.values() for e in es), "error")
+        return _back()
+    try:
+        sanctions.add_note(
+            comment, form.text.data or "", current_user, secret=current_app.config["SECRET_KEY"]
+        )
+    except sanctions.NotPossible as refusal:
+        flash(str(refusal), "error")
+        return _back()
+    db.session.commit()
+    flash("The note on this author is saved.", "success")
+    return _back()
+
+
+@bp.get("/comments/<id:comment_id>/author")
+def author_panel(comment_id: int) -> str:
+    comment = _comment_or_404(comment_id)
+    found = sanctions.panel(comment, current_app.config["SECRET_KEY"])
+    return render_template(
+        "moderation/author.html",
+        comment=comment,
+        panel=found,
+        now=clock.now(),
+        describe=sanctions.describe,
+        sanction_form=SanctionForm(formdata=None),
+        note_form=NoteForm(formdata=None),
+        action_form=ActionForm(),
+        here=request.full_path.rstrip("?"),
+    )
 
 
 @bp.errorhandler(CSRFError)

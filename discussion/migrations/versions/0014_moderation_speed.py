@@ -1,4 +1,5 @@
-"""moderation at speed: tab counts kept by triggers, the queue's publication index
+"""moderation at speed: tab counts kept by triggers, the queue's publication index;
+sanctions and notes on authors
 
 Revision ID: 0014
 Revises: 0009
@@ -144,6 +145,7 @@ def upgrade():
     op.create_index(
         "ix_comments_publication_state_id", "comments", ["publication_id", "state", "id"]
     )
+    _sanction_tables()
     for statement in BACKFILL.format(slots=SLOTS).split(";"):
         if statement.strip():
             op.execute(statement)
@@ -172,7 +174,65 @@ def upgrade():
         )
 
 
+def _sanction_tables():
+    op.create_table(
+        "sanctions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("email", "address", name="sanction_kind", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "action",
+            sa.Enum("block", "premoderate", name="sanction_action", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("comment_id", sa.Integer(), nullable=True),
+        sa.Column("moderator_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lifted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lifted_by", sa.Integer(), nullable=True),
+        sa.Column("refused", sa.Integer(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["comments.id"],
+            name=op.f("fk_sanctions_comment_id_comments"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"], ["moderators.id"], name=op.f("fk_sanctions_moderator_id_moderators")
+        ),
+        sa.ForeignKeyConstraint(
+            ["lifted_by"], ["moderators.id"], name=op.f("fk_sanctions_lifted_by_moderators")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sanctions")),
+    )
+    op.create_index("ix_sanctions_key", "sanctions", ["key"])
+    op.create_table(
+        "author_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("moderator_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name=op.f("fk_author_notes_moderator_id_moderators"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_author_notes")),
+    )
+    op.create_index("ix_author_notes_key", "author_notes", ["key"])
+
+
 def downgrade():
+    op.drop_index("ix_author_notes_key", table_name="author_notes")
+    op.drop_table("author_notes")
+    op.drop_index("ix_sanctions_key", table_name="sanctions")
+    op.drop_table("sanctions")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER comment_counts_follow ON comments")
         op.execute("DROP FUNCTION comment_counts_follow()")
