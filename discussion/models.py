@@ -684,3 +684,34 @@ class AuthorNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     moderator: Mapped[Moderator | None] = relationship()
+
+
+class SpamToken(db.Model):
+    """The spam score's model: in how many learned comments a word (or "host:…") occurs,
+    spam and not spam. The row ``" documents"`` counts the comments themselves."""
+
+    __tablename__ = "spam_tokens"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spam: Mapped[int] = mapped_column(default=0)
+    ham: Mapped[int] = mapped_column(default=0)
+
+
+class SpamLabel(db.Model):
+    """What the spam score learned from one comment (its latest moderator decision)."""
+
+    __tablename__ = "spam_labels"
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    spam: Mapped[bool]
+
+
+class SpamScore(db.Model):
+    """The spam score a comment got when it was posted, and the words behind it."""
+
+    __tablename__ = "spam_scores"
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    probability: Mapped[float] = mapped_column(Float)
+    words: Mapped[list[str]] = mapped_column(JSON, default=list)

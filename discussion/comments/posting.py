@@ -13,8 +13,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..mail import subscriptions
-from ..models import Comment, CommentState, Decision, Hold, Publication, utcnow
-from ..moderation import sanctions
+from ..models import Comment, CommentState, Decision, Hold, Publication, SpamScore, utcnow
+from ..moderation import sanctions, spamscore
 from ..publications.catalog import PageState, touch
 from ..web import database
 from . import rules, sanitizer
@@ -68,6 +68,31 @@ class Posted:
     refused: bool = False  # a blocked author's: recorded, and nothing else follows
 
 
+@dataclass(frozen=True)
+class SpamSettings:
+    """The admin's spam score thresholds (percent; None: never), and how many decisions
+    the score must have learned before it acts."""
+
+    hold_at: int | None = None
+    send_at: int | None = None
+    min_decisions: int = 200
+
+
+def _spam_verdict(
+    result: spamscore.Score, learned: int, spam: SpamSettings
+) -> tuple[str | None, tuple[rules.Hold, ...]]:
+    """(the sentence sending it to spam, or the hold) from the score, once it is trusted."""
+    if learned < spam.min_decisions:
+        return None, ()
+    words = f" ({', '.join(result.words)})" if result.words else ""
+    detail = f"Spam score {result.percent}%{words}"
+    if spam.send_at is not None and result.percent >= spam.send_at:
+        return f"{detail}; sent to spam from {spam.send_at}%.", ()
+    if spam.hold_at is not None and result.percent >= spam.hold_at:
+        return None, (rules.Hold("spam_score", f"{detail}; held from {spam.hold_at}%."),)
+    return None, ()
+
+
 def post_comment(
     publication: Publication | PageState,
     *,
@@ -81,6 +106,7 @@ def post_comment(
     settings: rules.RuleSettings | None = None,
     today: date | None = None,
     address_key: str | None = None,
+    spam: SpamSettings | None = None,
 ) -> Posted:
     """Store a reader's comment in the state the moderation rules give it.
 
@@ -111,6 +137,8 @@ def post_comment(
             if address_key
             else sanctions.InForce()
         )
+        scored, learned = spamscore.score(connection, body)
+    send_to_spam, score_holds = _spam_verdict(scored, learned, spam or SpamSettings())
     verdict = rules.evaluate(
         rules.Submission(
             body=body,
@@ -122,6 +150,8 @@ def post_comment(
             today=today or utcnow().date(),
             blocked=sanctioned.blocked,
             author_held=sanctioned.held,
+            spam=send_to_spam,
+            extra=score_holds,
         ),
         settings,
     )
@@ -174,6 +204,16 @@ def post_comment(
                 }
             ],
         )
+    db.session.execute(
+        insert(SpamScore),
+        [
+            {
+                "comment_id": comment_id,
+                "probability": scored.probability,
+                "words": list(scored.words),
+            }
+        ],
+    )
     refused = any(h.rule == "blocked" for h in verdict.holds)
     if refused:
         sanctions.count_refusal(sanctioned.blocking)

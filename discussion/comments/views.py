@@ -86,6 +86,7 @@ def post(slug: str) -> Response | tuple[str, int]:
         ),
         settings=rule_settings,
         address_key=current_app.config["SECRET_KEY"],
+        spam=settings.spam_settings(),
     )
     if not comment.refused:  # a blocked author's post causes no mail at all
         notices.comment_posted(  # in the same transaction: no comment, no mail

@@ -69,6 +69,14 @@ class RulesForm(FlaskForm):
         "Hide a comment after this many reader reports",
         validators=[InputRequired("Enter a number."), NumberRange(1, 1000)],
     )
+    spam_hold_at = IntegerField(
+        "Hold comments whose spam score is at least this percent (empty: never)",
+        validators=[Optional(), NumberRange(1, 100)],
+    )
+    spam_send_at = IntegerField(
+        "Send comments to spam from this spam score, in percent (empty: never)",
+        validators=[Optional(), NumberRange(1, 100)],
+    )
 
     @classmethod
     def showing(cls, values: dict[str, Any]) -> RulesForm:

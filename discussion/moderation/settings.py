@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from ..comments import rules
+from ..comments.posting import SpamSettings
 from ..comments.rules import RuleSettings
 from ..extensions import cache, db
 from ..models import Comment, CommentState, Hold, Moderator, Publication, Setting
@@ -29,6 +30,8 @@ DEFAULTS = {
     "close_after_days": "MODERATION_CLOSE_AFTER_DAYS",
     "moderate_after_days": "MODERATION_MODERATE_AFTER_DAYS",
     "reports_to_hide": "MODERATION_REPORTS_TO_HIDE",
+    "spam_hold_at": "MODERATION_SPAM_HOLD_AT",
+    "spam_send_at": "MODERATION_SPAM_SEND_AT",
 }
 
 
@@ -69,6 +72,16 @@ def rule_settings() -> RuleSettings:
         banned_words=tuple(values["banned_words"]),
     )
     return RuleSettings(**kwargs)
+
+
+def spam_settings() -> SpamSettings:
+    """The spam score's thresholds and the decisions it needs before it acts."""
+    values = current()
+    return SpamSettings(
+        hold_at=values["spam_hold_at"],
+        send_at=values["spam_send_at"],
+        min_decisions=current_app.config["MODERATION_SPAM_MIN_DECISIONS"],
+    )
 
 
 class NotAllowed(Exception):

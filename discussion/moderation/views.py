@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,13 +32,14 @@ from ..models import Comment, CommentState, Publication, SanctionAction, Sanctio
 from ..publications.catalog import NEWEST_FIRST
 from ..web import clock
 from ..web.params import parse_id, safe_next, without_control_characters
-from . import decisions, queue, reports, sanctions, settings
+from . import decisions, queue, reports, sanctions, settings, spamscore
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
 from .forms import ActionForm, NoteForm, PublicationRulesForm, RulesForm, SanctionForm
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 SEARCH_LENGTH = 200  # characters of a queue search that count
+FIGURE_DAYS = timedelta(days=30)  # the spam score's figures on the Rules page
 EXPIRED = "Nothing was changed: the page had expired. Please try again."
 
 
@@ -118,6 +120,9 @@ def queue_page() -> str:
         reports=reports.open_reports(ids),
         highlighted={c.id: _highlight(c, rule_settings) for c in page.comments},
         describe=sanctions.describe,
+        scores=spamscore.stored(ids),
+        spam_learned=spamscore.decisions_learned(),
+        spam_needed=current_app.config["MODERATION_SPAM_MIN_DECISIONS"],
         on_record=sanctions.on_record(page.comments, current_app.config["SECRET_KEY"], clock.now()),
         publications=queue.busiest_publications(query),
         action_form=ActionForm(),
@@ -359,8 +364,17 @@ def rules_page() -> Any:
         flash("The moderation rules are saved.", "success")
         return redirect(url_for("moderation.rules_page"), code=303)
     status = 400 if form.errors else 200
+    spam = settings.spam_settings()
+    threshold = spam.hold_at or spam.send_at or 50
     return render_template(
-        "moderation/rules.html", form=form, figures=settings.rule_figures()
+        "moderation/rules.html",
+        form=form,
+        figures=settings.rule_figures(),
+        spam={
+            "min_decisions": spam.min_decisions,
+            "learned": spamscore.decisions_learned(),
+            "figures": spamscore.figures(clock.now() - FIGURE_DAYS, threshold),
+        },
     ), status
 
 

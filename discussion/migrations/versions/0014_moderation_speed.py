@@ -1,5 +1,5 @@
 """moderation at speed: tab counts kept by triggers, the queue's publication index;
-sanctions and notes on authors
+sanctions and notes on authors; the spam score's model
 
 Revision ID: 0014
 Revises: 0009
@@ -146,6 +146,7 @@ def upgrade():
         "ix_comments_publication_state_id", "comments", ["publication_id", "state", "id"]
     )
     _sanction_tables()
+    _spam_tables()
     for statement in BACKFILL.format(slots=SLOTS).split(";"):
         if statement.strip():
             op.execute(statement)
@@ -228,7 +229,45 @@ def _sanction_tables():
     op.create_index("ix_author_notes_key", "author_notes", ["key"])
 
 
+def _spam_tables():
+    op.create_table(
+        "spam_tokens",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("spam", sa.Integer(), nullable=False),
+        sa.Column("ham", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_spam_tokens")),
+    )
+    op.create_table(
+        "spam_labels",
+        sa.Column("comment_id", sa.Integer(), nullable=False),
+        sa.Column("spam", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["comments.id"],
+            name=op.f("fk_spam_labels_comment_id_comments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("comment_id", name=op.f("pk_spam_labels")),
+    )
+    op.create_table(
+        "spam_scores",
+        sa.Column("comment_id", sa.Integer(), nullable=False),
+        sa.Column("probability", sa.Float(), nullable=False),
+        sa.Column("words", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["comments.id"],
+            name=op.f("fk_spam_scores_comment_id_comments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("comment_id", name=op.f("pk_spam_scores")),
+    )
+
+
 def downgrade():
+    op.drop_table("spam_scores")
+    op.drop_table("spam_labels")
+    op.drop_table("spam_tokens")
     op.drop_index("ix_author_notes_key", table_name="author_notes")
     op.drop_table("author_notes")
     op.drop_index("ix_sanctions_key", table_name="sanctions")
