@@ -59,10 +59,11 @@ def current() -> dict[str, Any]:
 _RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(RuleSettings))
 
 
-def rule_settings() -> RuleSettings:
-    """The settings the rules engine takes; the site's own domain (SITE_DOMAIN, from
-    configuration, never from the request's Host header) is always trusted."""
-    values = current()
+def rule_settings(values: dict[str, Any] | None = None) -> RuleSettings:
+    """The settings the rules engine takes (now, or from ``values`` an admin proposes);
+    the site's own domain (SITE_DOMAIN, from configuration, never from the request's Host
+    header) is always trusted."""
+    values = current() if values is None else {**current(), **values}
     own = current_app.config.get("SITE_DOMAIN")
     trusted = [*values["trusted_domains"], *([own] if own else [])]
     kwargs = {k: v for k, v in values.items() if k in _RULE_FIELDS}

@@ -32,7 +32,7 @@ from ..models import Comment, CommentState, Publication, SanctionAction, Sanctio
 from ..publications.catalog import NEWEST_FIRST
 from ..web import clock
 from ..web.params import parse_id, safe_next, without_control_characters
-from . import decisions, queue, reports, sanctions, settings, spamscore
+from . import decisions, dryrun, queue, reports, sanctions, settings, spamscore
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
 from .forms import ActionForm, NoteForm, PublicationRulesForm, RulesForm, SanctionForm
 
@@ -357,7 +357,14 @@ def csrf_refused(_error: CSRFError) -> Response:
 @admin_required
 def rules_page() -> Any:
     form = RulesForm.showing(settings.current())
-    if form.validate_on_submit():
+    preview = None
+    if form.validate_on_submit() and "preview" in request.form:
+        preview = dryrun.dry_run(
+            settings.rule_settings(),
+            settings.rule_settings(form.values()),
+            clock.now() - FIGURE_DAYS,
+        )
+    elif form.validate_on_submit():
         settings.save(form.values(), current_user)
         db.session.commit()
         settings.forget()
@@ -369,6 +376,7 @@ def rules_page() -> Any:
     return render_template(
         "moderation/rules.html",
         form=form,
+        preview=preview,
         figures=settings.rule_figures(),
         spam={
             "min_decisions": spam.min_decisions,
