@@ -32,7 +32,7 @@ from ..models import Comment, CommentState, Publication, SanctionAction, Sanctio
 from ..publications.catalog import NEWEST_FIRST
 from ..web import clock
 from ..web.params import parse_id, safe_next, without_control_characters
-from . import decisions, dryrun, queue, reports, sanctions, settings, spamscore
+from . import decisions, dryrun, health, queue, reports, sanctions, settings, spamscore
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
 from .forms import ActionForm, NoteForm, PublicationRulesForm, RulesForm, SanctionForm
 
@@ -250,6 +250,31 @@ def bulk() -> Response:
         message += f" {len(result.skipped)} skipped: they had changed since the page loaded."
     flash(message, "success" if result.done else "error")
     return _back()
+
+
+@bp.get("/health")
+def health_page() -> str:
+    figures = health.health(clock.now())
+    days = [f"{d:%b} {d.day}" for d in figures.days]
+    weeks = [f"{w:%b} {w.day}" for w in figures.weeks]
+    charts = {
+        "wait": health.bar_chart(days, [("median", figures.median_minutes)], "minutes"),
+        "moderators": health.bar_chart(
+            days, [(m, list(v)) for m, v in figures.per_moderator.items()], "decisions"
+        ),
+        "rules": {
+            label: health.bar_chart(
+                weeks,
+                [
+                    ("later approved", [w.approved for w in rows]),
+                    ("not approved", [w.held - w.approved for w in rows]),
+                ],
+                "held",
+            )
+            for label, rows in figures.rules.items()
+        },
+    }
+    return render_template("moderation/health.html", figures=figures, charts=charts)
 
 
 # --- sanctions and notes on authors ------------------------------------------------------

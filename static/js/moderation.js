@@ -234,6 +234,7 @@
   });
 
   if (help) {
+    help.querySelector(".shortcuts__close").addEventListener("click", function () { help.close(); });
     help.addEventListener("close", function () { if (current) { current.focus({ preventScroll: true }); } });
   }
   rows().forEach(watch);
