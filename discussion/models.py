@@ -715,3 +715,17 @@ class SpamScore(db.Model):
     )
     probability: Mapped[float] = mapped_column(Float)
     words: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class TopicRule(db.Model):
+    """Stricter moderation for the publications of one topic: hold every comment, or an
+    extra list of suspect words."""
+
+    __tablename__ = "topic_rules"
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    hold_all: Mapped[bool] = mapped_column(default=False)
+    suspect_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    topic: Mapped[Topic] = relationship()

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..extensions import db
 from ..mail import subscriptions
 from ..models import Comment, CommentState, Decision, Hold, Publication, SpamScore, utcnow
-from ..moderation import sanctions, spamscore
+from ..moderation import sanctions, spamscore, topics
 from ..publications.catalog import PageState, touch
 from ..web import database
 from . import rules, sanitizer
@@ -68,18 +68,8 @@ class Posted:
     refused: bool = False  # a blocked author's: recorded, and nothing else follows
 
 
-@dataclass(frozen=True)
-class SpamSettings:
-    """The admin's spam score thresholds (percent; None: never), and how many decisions
-    the score must have learned before it acts."""
-
-    hold_at: int | None = None
-    send_at: int | None = None
-    min_decisions: int = 200
-
-
 def _spam_verdict(
-    result: spamscore.Score, learned: int, spam: SpamSettings
+    result: spamscore.Score, learned: int, spam: spamscore.SpamSettings
 ) -> tuple[str | None, tuple[rules.Hold, ...]]:
     """(the sentence sending it to spam, or the hold) from the score, once it is trusted."""
     if learned < spam.min_decisions:
@@ -106,7 +96,7 @@ def post_comment(
     settings: rules.RuleSettings | None = None,
     today: date | None = None,
     address_key: str | None = None,
-    spam: SpamSettings | None = None,
+    spam: spamscore.SpamSettings | None = None,
 ) -> Posted:
     """Store a reader's comment in the state the moderation rules give it.
 
@@ -138,7 +128,8 @@ def post_comment(
             else sanctions.InForce()
         )
         scored, learned = spamscore.score(connection, body)
-    send_to_spam, score_holds = _spam_verdict(scored, learned, spam or SpamSettings())
+        topic_holds = topics.holds_for(connection, publication.id, body)
+    send_to_spam, score_holds = _spam_verdict(scored, learned, spam or spamscore.SpamSettings())
     verdict = rules.evaluate(
         rules.Submission(
             body=body,
@@ -151,7 +142,7 @@ def post_comment(
             blocked=sanctioned.blocked,
             author_held=sanctioned.held,
             spam=send_to_spam,
-            extra=score_holds,
+            extra=(*topic_holds, *score_holds),
         ),
         settings,
     )

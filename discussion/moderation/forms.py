@@ -146,3 +146,17 @@ class NoteForm(FlaskForm):
         validators=[InputRequired("Write the note first."), Length(max=NOTE_LENGTH)],
     )
     next = HiddenField()
+
+
+class TopicRuleForm(FlaskForm):
+    """A topic's stricter rules."""
+
+    hold_all = BooleanField("Hold every comment on this topic's publications")
+    suspect_words = TextAreaField(
+        "Suspect words of this topic (hold for review; one per line)",
+        validators=[Length(max=LIST_TEXT_LENGTH)],
+    )
+
+    @property
+    def words(self) -> list[str]:
+        return list(rules.parse_list(self.suspect_words.data or ""))

@@ -11,12 +11,12 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from ..comments import rules
-from ..comments.posting import SpamSettings
 from ..comments.rules import RuleSettings
 from ..extensions import cache, db
 from ..models import Comment, CommentState, Hold, Moderator, Publication, Setting
 from ..publications.catalog import touch
 from ..web import database, pagecache
+from .spamscore import SpamSettings
 
 # Setting name -> config key of its default.
 DEFAULTS = {

@@ -125,6 +125,16 @@ def stored(comment_ids: Iterable[int]) -> dict[int, SpamScore]:
     }
 
 
+@dataclass(frozen=True)
+class SpamSettings:
+    """The admin's spam score thresholds (percent; None: never), and how many decisions
+    the score must have learned before it acts."""
+
+    hold_at: int | None = None
+    send_at: int | None = None
+    min_decisions: int = 200
+
+
 # --- learning --------------------------------------------------------------------------
 
 

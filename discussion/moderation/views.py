@@ -28,13 +28,30 @@ from werkzeug.wrappers import Response
 from ..accounts.access import admin_required
 from ..comments import rules
 from ..extensions import db
-from ..models import Comment, CommentState, Publication, SanctionAction, SanctionKind
+from ..models import Comment, CommentState, Publication, SanctionAction, SanctionKind, Topic
 from ..publications.catalog import NEWEST_FIRST
 from ..web import clock
 from ..web.params import parse_id, safe_next, without_control_characters
-from . import decisions, dryrun, health, queue, reports, sanctions, settings, spamscore
+from . import (
+    decisions,
+    dryrun,
+    health,
+    queue,
+    reports,
+    sanctions,
+    settings,
+    spamscore,
+    topics,
+)
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
-from .forms import ActionForm, NoteForm, PublicationRulesForm, RulesForm, SanctionForm
+from .forms import (
+    ActionForm,
+    NoteForm,
+    PublicationRulesForm,
+    RulesForm,
+    SanctionForm,
+    TopicRuleForm,
+)
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -409,6 +426,33 @@ def rules_page() -> Any:
             "figures": spamscore.figures(clock.now() - FIGURE_DAYS, threshold),
         },
     ), status
+
+
+@bp.route("/topics", methods=["GET", "POST"])
+@admin_required
+def topics_page() -> Any:
+    if request.method == "POST":
+        topic = db.session.get(Topic, parse_id(request.form.get("topic_id")) or 0)
+        if topic is None:
+            abort(404)
+        form = TopicRuleForm()
+        if form.validate_on_submit():
+            topics.save(topic, current_user, hold_all=form.hold_all.data, suspect_words=form.words)
+            db.session.commit()
+            flash(f"Saved: the rules for {topic.name}.", "success")
+        else:
+            flash("Not saved: " + " ".join(e for es in form.errors.values() for e in es), "error")
+        return redirect(url_for("moderation.topics_page", _anchor=f"topic-{topic.id}"), code=303)
+    found = topics.all_rules()
+    forms = {
+        t.id: TopicRuleForm(
+            formdata=None,
+            hold_all=bool(r and r.hold_all),
+            suspect_words="\n".join(r.suspect_words) if r else "",
+        )
+        for t, r in found
+    }
+    return render_template("moderation/topics.html", topics=found, forms=forms)
 
 
 @bp.route("/publications", methods=["GET", "POST"])

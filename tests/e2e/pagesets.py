@@ -138,6 +138,7 @@ VISITS = [
     Visit("rules", True, _goto("/moderation/rules")),
     Visit("rules-preview", True, _rules_preview),
     Visit("queue-health", True, _goto("/moderation/health")),
+    Visit("topic-rules", True, _goto("/moderation/topics")),
     Visit("author-panel", True, _author_panel),
     Visit("switches", True, _goto("/moderation/publications")),
     Visit("accounts", True, _goto("/moderation/accounts")),

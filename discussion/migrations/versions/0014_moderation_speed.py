@@ -1,5 +1,5 @@
 """moderation at speed: tab counts kept by triggers, the queue's publication index;
-sanctions and notes on authors; the spam score's model
+sanctions and notes on authors; the spam score's model; rules by topic
 
 Revision ID: 0014
 Revises: 0009
@@ -147,6 +147,7 @@ def upgrade():
     )
     _sanction_tables()
     _spam_tables()
+    _topic_rules()
     for statement in BACKFILL.format(slots=SLOTS).split(";"):
         if statement.strip():
             op.execute(statement)
@@ -264,7 +265,24 @@ def _spam_tables():
     )
 
 
+def _topic_rules():
+    op.create_table(
+        "topic_rules",
+        sa.Column("topic_id", sa.Integer(), nullable=False),
+        sa.Column("hold_all", sa.Boolean(), nullable=False),
+        sa.Column("suspect_words", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["topic_id"],
+            ["topics.id"],
+            name=op.f("fk_topic_rules_topic_id_topics"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("topic_id", name=op.f("pk_topic_rules")),
+    )
+
+
 def downgrade():
+    op.drop_table("topic_rules")
     op.drop_table("spam_scores")
     op.drop_table("spam_labels")
     op.drop_table("spam_tokens")
