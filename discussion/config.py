@@ -60,6 +60,11 @@ MODERATION_CLOSE_AFTER_DAYS: int | None = None
 MODERATION_MODERATE_AFTER_DAYS: int | None = None
 MODERATION_REPORTS_TO_HIDE = 3
 MODERATION_QUEUE_PAGE_SIZE = 25
+# The spam score (learned from moderators' decisions): hold, or send to spam, from this
+# percent (None: never); it acts only once it has learned this many decisions.
+MODERATION_SPAM_HOLD_AT: int | None = 80
+MODERATION_SPAM_SEND_AT: int | None = None
+MODERATION_SPAM_MIN_DECISIONS = 200
 
 # Rate limits (Flask-Limiter). memory:// per process; redis://host:6379 to share.
 RATELIMIT_ENABLED = True

@@ -354,6 +354,7 @@ class Comment(db.Model):
         Index("ix_comments_state_reports", "state", "open_reports"),  # the Reported tab
         Index("ix_comments_email_state", "email", "state"),  # author history
         UniqueConstraint("source", "source_id"),
+        Index("ix_comments_publication_state_id", "publication_id", "state", "id"),  # its queue
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
@@ -740,3 +741,144 @@ class PublicationUrl(db.Model):
         ForeignKey("publications.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# --- moderation at speed (discussion/moderation) ---------------------------------------------
+
+
+class CommentCount(db.Model):
+    """How many comments a queue tab holds (a state, "reported" or "all"), kept in step by
+    database triggers on ``comments`` (migration 0014) and spread over a few rows
+    (``slot``: the comment id modulo 16) so concurrent writers rarely wait on one row."""
+
+    __tablename__ = "comment_counts"
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int]
+
+
+class PublicationCommentCount(db.Model):
+    """The same counts per publication (the queue's publication filter and its menu)."""
+
+    __tablename__ = "comment_counts_by_publication"
+    __table_args__ = (Index("ix_comment_counts_by_publication_status_n", "status", "n"),)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publications.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int]
+
+
+class SanctionKind(enum.Enum):
+    """What a sanction names: an author's email or the address they post from, both kept
+    as keyed hashes only."""
+
+    EMAIL = "email"
+    ADDRESS = "address"
+
+
+class SanctionAction(enum.Enum):
+    """What a sanction does to that author's next comments."""
+
+    BLOCK = "block"  # refused with the same words as any held comment, recorded
+    PREMODERATE = "premoderate"  # always held for a moderator
+
+
+class Sanction(db.Model):
+    """A moderator's block or pre-moderation of one author, until a time or for good."""
+
+    __tablename__ = "sanctions"
+    __table_args__ = (Index("ix_sanctions_key", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SanctionKind] = mapped_column(
+        db.Enum(
+            SanctionKind,
+            name="sanction_kind",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=16,
+        )
+    )
+    key: Mapped[str] = mapped_column(String(64))  # keyed hash of the email or address
+    action: Mapped[SanctionAction] = mapped_column(
+        db.Enum(
+            SanctionAction,
+            name="sanction_action",
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=16,
+        )
+    )
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: for good
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL")
+    )  # the comment it was imposed from
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    refused: Mapped[int] = mapped_column(default=0, server_default="0")  # posts it stopped
+
+    moderator: Mapped[Moderator | None] = relationship(foreign_keys=[moderator_id])
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and (self.until is None or self.until > now)
+
+
+class AuthorNote(db.Model):
+    """A moderator's note on an author (by email or address, as keyed hashes)."""
+
+    __tablename__ = "author_notes"
+    __table_args__ = (Index("ix_author_notes_key", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("moderators.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    moderator: Mapped[Moderator | None] = relationship()
+
+
+class SpamToken(db.Model):
+    """The spam score's model: in how many learned comments a word (or "host:…") occurs,
+    spam and not spam. The row ``" documents"`` counts the comments themselves."""
+
+    __tablename__ = "spam_tokens"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spam: Mapped[int] = mapped_column(default=0)
+    ham: Mapped[int] = mapped_column(default=0)
+
+
+class SpamLabel(db.Model):
+    """What the spam score learned from one comment (its latest moderator decision)."""
+
+    __tablename__ = "spam_labels"
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    spam: Mapped[bool]
+
+
+class SpamScore(db.Model):
+    """The spam score a comment got when it was posted, and the words behind it."""
+
+    __tablename__ = "spam_scores"
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    probability: Mapped[float] = mapped_column(Float)
+    words: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class TopicRule(db.Model):
+    """Stricter moderation for the publications of one topic: hold every comment, or an
+    extra list of suspect words."""
+
+    __tablename__ = "topic_rules"
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    hold_all: Mapped[bool] = mapped_column(default=False)
+    suspect_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    topic: Mapped[Topic] = relationship()

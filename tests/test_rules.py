@@ -59,12 +59,16 @@ def rules_fired(sub: Submission, rule_settings: RuleSettings) -> tuple[str, tupl
 def test_rules_are_the_stored_names_in_display_order() -> None:
     assert list(RULES.items()) == [
         ("honeypot", "Hidden field filled (bot)"),
+        ("blocked", "Blocked author"),
         ("banned_words", "Banned word"),
         ("premoderation", "Pre-moderation"),
         ("links", "Too many links"),
         ("suspect_words", "Suspect word"),
         ("duplicate", "Duplicate"),
         ("moderate_after", "Old publication"),
+        ("author_premoderation", "Author always held"),
+        ("topic", "Topic rule"),
+        ("spam_score", "Spam score"),
     ]
 
 
@@ -140,14 +144,46 @@ EVERY_SETTING = {
     "moderate_after_days": 30,
 }
 
+# Rules whose facts the caller gathers elsewhere (sanctions, topics, the spam score).
+SIGNALS = ("blocked", "author_premoderation", "topic", "spam_score")
+FROM_TEXT = tuple(rule for rule in RULES if rule not in SIGNALS)
+
 COMBINATIONS = [
-    pytest.param(EVERYTHING, EVERY_SETTING, "spam", tuple(RULES), id="everything-is-spam"),
+    pytest.param(EVERYTHING, EVERY_SETTING, "spam", FROM_TEXT, id="everything-is-spam"),
     pytest.param(
         {**EVERYTHING, "honeypot": False},
         EVERY_SETTING,
         "rejected",
-        tuple(rule for rule in RULES if rule != "honeypot"),
+        tuple(rule for rule in FROM_TEXT if rule != "honeypot"),
         id="banned-beats-holds",
+    ),
+    pytest.param(
+        {"blocked": "The author's email blocked for good (sanction #1)."},
+        {"premoderation": False},
+        "rejected",
+        ("blocked",),
+        id="a-blocked-author-is-refused",
+    ),
+    pytest.param(
+        {"author_held": "The author's email always held for moderation for good."},
+        {"premoderation": False},
+        "pending",
+        ("author_premoderation",),
+        id="a-held-author-waits",
+    ),
+    pytest.param(
+        {"spam": "Spam score 0.99: casino, crypto", "blocked": "blocked"},
+        {"premoderation": False},
+        "spam",
+        ("blocked", "spam_score"),
+        id="spam-score-beats-block",
+    ),
+    pytest.param(
+        {"extra": (Hold("topic", "Violent Extremism: every comment is held"),)},
+        {"premoderation": False},
+        "pending",
+        ("topic",),
+        id="a-topic-rule-holds",
     ),
     pytest.param(
         {"honeypot": True, "body": "casino"},

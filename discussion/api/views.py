@@ -321,6 +321,7 @@ def post_to(
         notify_replies=form.notify_replies.data,
         origin=request_origin(),
         settings=rule_settings,
+        spam=settings.spam_settings(),
         address_key=current_app.config["SECRET_KEY"],
         may_ask=lambda: mail_limits.may_request_confirmation(address),
     )

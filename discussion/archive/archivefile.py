@@ -56,9 +56,22 @@ TABLES = (
     "mail_addresses",
     "mail_subscriptions",
     "erasures",
+    "sanctions",
+    "author_notes",
+    "spam_tokens",
+    "spam_labels",
+    "spam_scores",
+    "topic_rules",
 )
 # Not exported: computed again from the rows above, or passing state of the worker.
-DERIVED = ("related_publications", "publication_terms", "term_frequencies", "publication_search")
+DERIVED = (
+    "related_publications",
+    "publication_terms",
+    "term_frequencies",
+    "publication_search",
+    "comment_counts",  # kept by triggers as the comments are restored
+    "comment_counts_by_publication",
+)
 TRANSIENT = ("mail_outbox", "job_runs")
 # Not exported: API tokens stay with the site that issued them (a restored site makes new
 # ones; staff passwords travel only with --with-credentials).

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
@@ -14,7 +15,17 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..mail import notices, subscriptions
-from ..models import Comment, CommentState, Decision, Hold, Moderator, Publication, utcnow
+from ..models import (
+    Comment,
+    CommentState,
+    Decision,
+    Hold,
+    Moderator,
+    Publication,
+    SpamScore,
+    utcnow,
+)
+from ..moderation import sanctions, spamscore, topics
 from ..operations import metrics
 from ..publications.catalog import PageState, touch
 from ..web import clock, database
@@ -66,6 +77,7 @@ class Posted:
 
     id: int
     state: CommentState
+    refused: bool = False  # a blocked author's: recorded, and nothing else follows
 
 
 def post_comment(
@@ -82,6 +94,7 @@ def post_comment(
     today: date | None = None,
     address_key: str | None = None,
     staff: Moderator | None = None,
+    spam: spamscore.SpamSettings | None = None,
 ) -> Posted:
     """Store a reader's comment in the state the moderation rules give it.
 
@@ -101,9 +114,9 @@ def post_comment(
     # the duplicate rule (a hold, not a constraint); that race is accepted.
     html, text_hash = sanitizer.render(body), body_hash(body)
     if staff is not None:  # signed-in staff speak for the newsroom: published at once
-        verdict = rules.Verdict("approved", ())
+        judged = Judgement(rules.Verdict("approved", ()), spamscore.Score(0.0, ()))
     else:
-        verdict = judge(
+        judged = judgement(
             publication,
             body=body,
             text_hash=text_hash,
@@ -113,7 +126,9 @@ def post_comment(
             settings=settings,
             today=today,
             address_key=address_key,
+            spam=spam,
         )
+    verdict = judged.verdict
     state = CommentState(verdict.state)
     metrics.count_on_commit(metrics.POSTED, state)
     comment_id = db.session.execute(  # an insert, without the unit of work's bookkeeping
@@ -170,10 +185,47 @@ def post_comment(
                 }
             ],
         )
-    return Posted(comment_id, state)
+    db.session.execute(
+        insert(SpamScore),
+        [
+            {
+                "comment_id": comment_id,
+                "probability": judged.score.probability,
+                "words": list(judged.score.words),
+            }
+        ],
+    )
+    refused = any(h.rule == "blocked" for h in verdict.holds)
+    if refused:
+        sanctions.count_refusal(judged.sanctioned.blocking)
+    return Posted(comment_id, state, refused)
 
 
-def judge(
+@dataclass(frozen=True)
+class Judgement:
+    """What the rules make of a text, and what they read to decide it."""
+
+    verdict: rules.Verdict
+    score: spamscore.Score
+    sanctioned: sanctions.InForce = field(default_factory=sanctions.InForce)
+
+
+def _spam_verdict(
+    result: spamscore.Score, learned: int, spam: spamscore.SpamSettings
+) -> tuple[str | None, tuple[rules.Hold, ...]]:
+    """(the sentence sending it to spam, or the hold) from the score, once it is trusted."""
+    if learned < spam.min_decisions:
+        return None, ()
+    words = f" ({', '.join(result.words)})" if result.words else ""
+    detail = f"Spam score {result.percent}%{words}"
+    if spam.send_at is not None and result.percent >= spam.send_at:
+        return f"{detail}; sent to spam from {spam.send_at}%.", ()
+    if spam.hold_at is not None and result.percent >= spam.hold_at:
+        return None, (rules.Hold("spam_score", f"{detail}; held from {spam.hold_at}%."),)
+    return None, ()
+
+
+def judgement(
     publication: Publication | PageState,
     *,
     body: str,
@@ -185,9 +237,11 @@ def judge(
     today: date | None = None,
     address_key: str | None = None,
     duplicates: bool = True,
-) -> rules.Verdict:
+    spam: spamscore.SpamSettings | None = None,
+) -> Judgement:
     """The moderation rules' verdict on a text, for a new comment or an edit (which is
-    not compared with earlier texts: ``duplicates=False``)."""
+    not compared with earlier texts: ``duplicates=False``): the site's rules, the
+    author's sanctions, the topic's rules and the spam score."""
     settings = settings or rules.RuleSettings()
     with database.reading() as connection:
         known_author = _has_approved(connection, email)
@@ -196,7 +250,15 @@ def judge(
                 connection, email or "", address_key or ""
             )
         duplicate = duplicates and _is_duplicate(connection, text_hash, email, ip_hash)
-    return rules.evaluate(
+        sanctioned = (
+            sanctions.in_force(connection, email, ip_hash, address_key, utcnow())
+            if address_key
+            else sanctions.InForce()
+        )
+        scored, learned = spamscore.score(connection, body)
+        topic_holds = topics.holds_for(connection, publication.id, body)
+    send_to_spam, score_holds = _spam_verdict(scored, learned, spam or spamscore.SpamSettings())
+    verdict = rules.evaluate(
         rules.Submission(
             body=body,
             honeypot=honeypot,
@@ -205,9 +267,19 @@ def judge(
             author_has_approved=known_author,
             duplicate=duplicate,
             today=today or utcnow().date(),
+            blocked=sanctioned.blocked,
+            author_held=sanctioned.held,
+            spam=send_to_spam,
+            extra=(*topic_holds, *score_holds),
         ),
         settings,
     )
+    return Judgement(verdict, scored, sanctioned)
+
+
+def judge(publication: Publication | PageState, **facts: Any) -> rules.Verdict:
+    """The verdict alone (an edit keeps no score): see :func:`judgement`."""
+    return judgement(publication, **facts).verdict
 
 
 def submit(
@@ -225,6 +297,7 @@ def submit(
     settings: rules.RuleSettings,
     address_key: str,
     may_ask: Callable[[], bool],
+    spam: spamscore.SpamSettings,
     staff: Moderator | None = None,
 ) -> Posted:
     """A reader's comment as every way in takes it (the form, the API, the embed): stored
@@ -242,7 +315,10 @@ def submit(
         settings=settings,
         address_key=address_key,
         staff=staff,
+        spam=spam,
     )
+    if comment.refused:  # a blocked author's post causes no mail at all
+        return comment
     notices.comment_posted(  # in the same transaction: no comment, no mail
         comment.id,
         comment.state,

@@ -40,12 +40,16 @@ __all__ = [
 #: Rule name -> label for moderators, in display order (holds are reported in this order).
 RULES: dict[str, str] = {
     "honeypot": "Hidden field filled (bot)",
+    "blocked": "Blocked author",
     "banned_words": "Banned word",
     "premoderation": "Pre-moderation",
     "links": "Too many links",
     "suspect_words": "Suspect word",
     "duplicate": "Duplicate",
     "moderate_after": "Old publication",
+    "author_premoderation": "Author always held",
+    "topic": "Topic rule",
+    "spam_score": "Spam score",
 }
 
 
@@ -76,6 +80,12 @@ class Submission:
     author_has_approved: bool
     duplicate: bool
     today: datetime.date
+    # Set by the caller from moderators' sanctions and other signals: the sentence that
+    # explains each hold, or None.
+    blocked: str | None = None  # a blocked author: refused (rejected), recorded
+    author_held: str | None = None  # an author always pre-moderated
+    spam: str | None = None  # the spam score is over the admin's "send to spam" threshold
+    extra: tuple[Hold, ...] = ()  # holds from rules outside this module (topic, score)
 
 
 @dataclass(frozen=True)
@@ -134,10 +144,19 @@ def evaluate(submission: Submission, settings: RuleSettings) -> Verdict:
             f"Published {age} {_days(age)} ago (comments held after {limit} {_days(limit)})",
         )
 
+    if submission.blocked:
+        holds["blocked"] = Hold("blocked", submission.blocked)
+    if submission.author_held:
+        holds["author_premoderation"] = Hold("author_premoderation", submission.author_held)
+    if submission.spam:
+        holds["spam_score"] = Hold("spam_score", submission.spam)
+    for extra in submission.extra:
+        holds.setdefault(extra.rule, extra)
+
     ordered = tuple(holds[name] for name in RULES if name in holds)
-    if "honeypot" in holds:
+    if "honeypot" in holds or submission.spam:
         state = "spam"
-    elif "banned_words" in holds:
+    elif "banned_words" in holds or "blocked" in holds:
         state = "rejected"
     elif ordered:
         state = "pending"

@@ -96,6 +96,7 @@ def post(slug: str) -> Response | tuple[str, int]:
         settings=rule_settings,
         address_key=current_app.config["SECRET_KEY"],
         may_ask=lambda: mail_limits.may_request_confirmation(address),
+        spam=settings.spam_settings(),
     )
     comment_id, published = comment.id, comment.state is CommentState.APPROVED
     db.session.commit()

@@ -13,6 +13,7 @@ from ..mail import notices
 from ..models import Comment, CommentState, Decision, Moderator, Report
 from ..operations import metrics
 from ..publications.catalog import touch
+from . import spamscore
 from .actions import NOTE_LENGTH, REJECT_REASONS, Action
 
 BULK_LIMIT = 500  # comments one bulk action may name
@@ -118,6 +119,9 @@ def _transition(
     refusal = to_state in (CommentState.REJECTED, CommentState.SPAM)
     reason = reason if reason in REJECT_REASONS and refusal else None
     notices.comment_decided(comment_id, to_state, reason=reason)  # mails, in this transaction
+    if moderator is not None:  # the spam score learns from people, not from the rules
+        text = db.session.scalar(select(Comment.body_text).where(Comment.id == comment_id))
+        spamscore.learn_decision(comment_id, text or "", spamscore.label_for(to_state, reason))
     return _record(
         comment_id, moderator, from_state, to_state, reason=reason, note=_note(note), undoes=undoes
     )

@@ -69,6 +69,14 @@ class RulesForm(FlaskForm):
         "Hide a comment after this many reader reports",
         validators=[InputRequired("Enter a number."), NumberRange(1, 1000)],
     )
+    spam_hold_at = IntegerField(
+        "Hold comments whose spam score is at least this percent (empty: never)",
+        validators=[Optional(), NumberRange(1, 100)],
+    )
+    spam_send_at = IntegerField(
+        "Send comments to spam from this spam score, in percent (empty: never)",
+        validators=[Optional(), NumberRange(1, 100)],
+    )
 
     @classmethod
     def showing(cls, values: dict[str, Any]) -> RulesForm:
@@ -108,3 +116,47 @@ class PublicationRulesForm(FlaskForm):
     def premoderation_value(self) -> bool | None:
         """None: the site-wide rule applies."""
         return self.PREMODERATION.get(self.premoderation.data or "")
+
+
+class SanctionForm(FlaskForm):
+    """Block or always hold the author of a comment, by email or address, for a while."""
+
+    kind = SelectField(
+        "By", choices=choices([("email", "Their email"), ("address", "Their address")])
+    )
+    duration = SelectField(
+        "For",
+        choices=choices([("day", "A day"), ("week", "A week"), ("good", "Good")]),
+        default="day",
+    )
+    action = SelectField(
+        "What",
+        choices=choices(
+            [("block", "Block (refuse their comments)"), ("premoderate", "Always hold")]
+        ),
+    )
+    next = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    """A moderator's note on an author."""
+
+    text = TextAreaField(
+        "Note on this author",
+        validators=[InputRequired("Write the note first."), Length(max=NOTE_LENGTH)],
+    )
+    next = HiddenField()
+
+
+class TopicRuleForm(FlaskForm):
+    """A topic's stricter rules."""
+
+    hold_all = BooleanField("Hold every comment on this topic's publications")
+    suspect_words = TextAreaField(
+        "Suspect words of this topic (hold for review; one per line)",
+        validators=[Length(max=LIST_TEXT_LENGTH)],
+    )
+
+    @property
+    def words(self) -> list[str]:
+        return list(rules.parse_list(self.suspect_words.data or ""))

@@ -10,12 +10,17 @@ from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import selectinload
 
 from ..discovery import fulltext
-from ..extensions import cache, db
-from ..models import Comment, CommentState, Publication
+from ..extensions import db
+from ..models import (
+    Comment,
+    CommentCount,
+    CommentState,
+    Publication,
+    PublicationCommentCount,
+)
 
 QUEUES = ("pending", "reported", "approved", "rejected", "spam", "all")
 _WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-BUSIEST_SECONDS = 60  # how long the busiest-publications menu may be out of date
 
 
 # --- queues ------------------------------------------------------------------
@@ -96,9 +101,13 @@ def queue_page(query: QueueQuery, *, after: int | None = None, limit: int = 25) 
 def counts(query: QueueQuery) -> dict[str, int]:
     """How many comments each tab holds, under the same publication and search filters.
 
-    One count per state: each can use an index on the state (a single GROUP BY has to
-    read the whole table); "all" is their sum.
+    Without a search the counts are read from the tallies the database keeps
+    (``comment_counts``, per publication ``comment_counts_by_publication``): a few rows,
+    whatever the size of the queue. A search counts the matching comments, one count per
+    state; "all" is their sum.
     """
+    if not query.search:
+        return _tallied(query.publication_id)
     result = {}
     for status in QUEUES:
         if status == "all":
@@ -109,43 +118,42 @@ def counts(query: QueueQuery) -> dict[str, int]:
     return result
 
 
+def _tallied(publication_id: int | None) -> dict[str, int]:
+    if publication_id is None:
+        stmt = select(CommentCount.status, func.sum(CommentCount.n)).group_by(CommentCount.status)
+    else:
+        stmt = select(PublicationCommentCount.status, PublicationCommentCount.n).where(
+            PublicationCommentCount.publication_id == publication_id
+        )
+    found = {status: int(n or 0) for status, n in db.session.execute(stmt)}
+    return {status: found.get(status, 0) for status in QUEUES}
+
+
 def busiest_publications(query: QueueQuery, limit: int = 30) -> list[tuple[int, str, int]]:
-    """The publications with most comments in this tab: (id, title, count), for the filter.
-
-    Counting per publication reads every comment of the tab, so the list is cached for
-    ``BUSIEST_SECONDS``: it only orders a menu.
-    """
-    key = f"busiest-publications/{query.status}/{limit}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = _busiest(query.status, limit)
-        cache.set(key, counts, timeout=BUSIEST_SECONDS)
-    counts = dict(counts)
-    if query.publication_id is not None:
-        counts.setdefault(query.publication_id, 0)
-    titles = dict(
-        db.session.execute(
-            select(Publication.id, Publication.title).where(Publication.id.in_(list(counts)))
-        ).all()
-    )
-    return sorted(
-        ((pid, titles[pid], n) for pid, n in counts.items() if pid in titles),
-        key=lambda row: (-row[2], row[1]),
-    )
-
-
-def _busiest(status: str, limit: int) -> dict[int, int]:
-    stmt = select(Comment.publication_id, func.count().label("n"))
-    condition = _status_filter(status)
-    if condition is not None:
-        stmt = stmt.where(condition)
-    top = stmt.group_by(Comment.publication_id).order_by(func.count().desc()).limit(limit)
-    return {publication_id: n for publication_id, n in db.session.execute(top)}
+    """The publications with most comments in this tab: (id, title, count), for the filter;
+    read from the per-publication tallies (an index on the tab and the count)."""
+    rows = db.session.execute(
+        select(Publication.id, Publication.title, PublicationCommentCount.n)
+        .join(PublicationCommentCount, PublicationCommentCount.publication_id == Publication.id)
+        .where(PublicationCommentCount.status == query.status, PublicationCommentCount.n > 0)
+        .order_by(PublicationCommentCount.n.desc())
+        .limit(limit)
+    ).all()
+    found = [(pid, title, n) for pid, title, n in rows]
+    if query.publication_id is not None and query.publication_id not in {r[0] for r in found}:
+        title = db.session.scalar(
+            select(Publication.title).where(Publication.id == query.publication_id)
+        )
+        if title is not None:
+            found.append(
+                (query.publication_id, title, _tallied(query.publication_id)[query.status])
+            )
+    return sorted(found, key=lambda row: (-row[2], row[1]))
 
 
 def pending_count() -> int:
     """Comments awaiting a decision, for the moderator's navigation."""
-    return db.session.scalar(select(func.count()).where(Comment.state == CommentState.PENDING)) or 0
+    return _tallied(None)["pending"]
 
 
 def author_history(emails: Iterable[str | None]) -> dict[str, dict[str, int]]:

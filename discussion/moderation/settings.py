@@ -16,6 +16,7 @@ from ..extensions import cache, db
 from ..models import Comment, CommentState, Hold, Moderator, Publication, Setting
 from ..publications.catalog import touch
 from ..web import database, pagecache
+from .spamscore import SpamSettings
 
 # Setting name -> config key of its default.
 DEFAULTS = {
@@ -29,6 +30,8 @@ DEFAULTS = {
     "close_after_days": "MODERATION_CLOSE_AFTER_DAYS",
     "moderate_after_days": "MODERATION_MODERATE_AFTER_DAYS",
     "reports_to_hide": "MODERATION_REPORTS_TO_HIDE",
+    "spam_hold_at": "MODERATION_SPAM_HOLD_AT",
+    "spam_send_at": "MODERATION_SPAM_SEND_AT",
 }
 
 
@@ -56,10 +59,11 @@ def current() -> dict[str, Any]:
 _RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(RuleSettings))
 
 
-def rule_settings() -> RuleSettings:
-    """The settings the rules engine takes; the site's own domain (SITE_DOMAIN, from
-    configuration, never from the request's Host header) is always trusted."""
-    values = current()
+def rule_settings(values: dict[str, Any] | None = None) -> RuleSettings:
+    """The settings the rules engine takes (now, or from ``values`` an admin proposes);
+    the site's own domain (SITE_DOMAIN, from configuration, never from the request's Host
+    header) is always trusted."""
+    values = current() if values is None else {**current(), **values}
     own = current_app.config.get("SITE_DOMAIN")
     trusted = [*values["trusted_domains"], *([own] if own else [])]
     kwargs = {k: v for k, v in values.items() if k in _RULE_FIELDS}
@@ -69,6 +73,16 @@ def rule_settings() -> RuleSettings:
         banned_words=tuple(values["banned_words"]),
     )
     return RuleSettings(**kwargs)
+
+
+def spam_settings() -> SpamSettings:
+    """The spam score's thresholds and the decisions it needs before it acts."""
+    values = current()
+    return SpamSettings(
+        hold_at=values["spam_hold_at"],
+        send_at=values["spam_send_at"],
+        min_decisions=current_app.config["MODERATION_SPAM_MIN_DECISIONS"],
+    )
 
 
 class NotAllowed(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -173,6 +174,24 @@ def _new_token(page: Page, _discussion: Discussion) -> Response:
     return posted.value
 
 
+def _author_panel(page: Page, _discussion: Discussion) -> Response:
+    """The author panel, from a comment's row of the queue."""
+    page.goto("/moderation/?status=all")
+    with page.expect_response(lambda r: r.url.endswith("/author")) as opened:
+        page.get_by_role("link", name="Every comment, sanction and note").first.click()
+    return opened.value
+
+
+def _rules_preview(page: Page, _discussion: Discussion) -> Response:
+    """The rules page after previewing a change on the last 30 days' comments."""
+    page.goto("/moderation/rules")
+    page.get_by_label("Suspect words (hold for review; one per line)").fill("talks")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Preview on the last 30 days").click()
+    expect(page.get_by_role("heading", name=re.compile("would have done"))).to_be_visible()
+    return posted.value
+
+
 VISITS = [
     Visit("front", False, _goto("/")),
     Visit("publications", False, _goto("/publications/")),
@@ -196,6 +215,10 @@ VISITS = [
     Visit("queue", True, _goto("/moderation/")),
     Visit("queue-all", True, _goto("/moderation/?status=all")),
     Visit("rules", True, _goto("/moderation/rules")),
+    Visit("rules-preview", True, _rules_preview),
+    Visit("queue-health", True, _goto("/moderation/health")),
+    Visit("topic-rules", True, _goto("/moderation/topics")),
+    Visit("author-panel", True, _author_panel),
     Visit("switches", True, _goto("/moderation/publications")),
     Visit("accounts", True, _goto("/moderation/accounts")),
     Visit("desk", True, _goto("/desk/")),

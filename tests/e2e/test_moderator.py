@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e import support
 from tests.e2e.support import Account, LiveServer, NewPage
@@ -119,3 +120,88 @@ def test_undo_restores_the_previous_state(js: bool, new_page: NewPage, admin: Ac
     reader.reload()
     expect(support.own_comment(support.approved_list(reader), name)).to_have_count(0)
     expect(support.own_comment(reader, name).locator(".badge--pending")).to_be_visible()
+
+
+# Floods go to another article than the one the reader tests read (its first page of
+# threads must stay theirs).
+FLOODED = "/publications/making-sense-of-iran-pakistan-cross-border-strikes"
+
+
+def _post_many(page: Page, names: list[str]) -> None:
+    """Comments posted with the article form's own fields, as many readers would."""
+    page.goto(FLOODED)
+    form = page.locator("form#comment-form, form.comment-form").first
+    token = form.locator('input[name="csrf_token"]').get_attribute("value")
+    for name in names:
+        response = page.request.post(
+            FLOODED + "/comments",
+            form={"csrf_token": token or "", "name": name, "email": "", "body": f"From {name}."},
+            headers={"Origin": page.url.split("/publications")[0]},
+            max_redirects=0,
+        )
+        assert response.status == 303, response.status
+
+
+def test_fifty_pending_comments_cleared_with_fifty_keystrokes(
+    new_page: NewPage, admin: Account
+) -> None:
+    tag = support.unique("Flood")
+    names = [f"{tag} {n:02d}" for n in range(50)]
+    _post_many(new_page(), names)
+
+    moderator = new_page(account=admin)
+    support.open_queue(moderator, "pending", tag)
+    items = moderator.locator("li.queue-item:not([hidden])")
+    expect(items).to_have_count(25)  # one page; the rest arrive as rows leave
+    current = moderator.locator("li.queue-item--current")
+    expect(current).to_be_focused()  # the first comment is selected on opening
+    started = time.monotonic()
+    for n in range(50):
+        selected = current.get_attribute("id")
+        moderator.keyboard.press("a")
+        expect(moderator.locator(f"#{selected}")).to_have_count(0)  # the row has gone
+        if n < 49:  # the next one is selected
+            expect(current).not_to_have_attribute("id", selected or "")
+    elapsed = time.monotonic() - started
+    expect(items).to_have_count(0)
+    expect(moderator.locator("#queue-announce")).to_contain_text("Approved: 1 comment.")
+    pending = moderator.locator('.tabs a[data-status="pending"] .count')
+    expect(pending).to_have_text("0")  # this search's pending tab, updated without a reload
+    assert elapsed < 60, f"50 decisions took {elapsed:.1f} s"
+
+    moderator.reload()
+    expect(moderator.locator("li.queue-item")).to_have_count(0)
+    support.open_queue(moderator, "approved", tag)
+    expect(moderator.locator("li.queue-item")).to_have_count(25)
+
+
+def test_undo_and_a_conflict_by_keyboard(new_page: NewPage, admin: Account) -> None:
+    tag = support.unique("Keys")
+    names = [f"{tag} one", f"{tag} two"]
+    _post_many(new_page(), names)
+
+    moderator = new_page(account=admin)
+    support.open_queue(moderator, "pending", tag)
+    newest, older = support.queue_item(moderator, names[1]), support.queue_item(moderator, names[0])
+    expect(newest).to_have_class(re.compile(r"\bqueue-item--current\b"))  # newest first
+    moderator.keyboard.press("r")
+    expect(newest).to_have_count(0)
+    expect(older).to_be_focused()
+    expect(moderator.locator('.tabs a[data-status="rejected"] .count')).to_have_text("1")
+    moderator.keyboard.press("u")
+    expect(newest).to_be_focused()
+    expect(moderator.locator("#queue-notice")).to_contain_text("is pending again")
+    expect(moderator.locator('.tabs a[data-status="rejected"] .count')).to_have_text("0")
+
+    # Another moderator decides the next comment first: its row says so and stays.
+    support.approve(new_page(account=admin), names[0])
+    moderator.keyboard.press("j")
+    expect(older).to_be_focused()
+    moderator.keyboard.press("s")
+    expect(older.locator(".queue-item__message")).to_contain_text("someone decided")
+    expect(older).to_be_visible()
+
+    moderator.keyboard.press("?")
+    expect(moderator.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    moderator.keyboard.press("Escape")
+    expect(moderator.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()

@@ -1,0 +1,83 @@
+"""The queue's tab counts, kept by the database whoever changes a comment."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import delete, func, select, update
+
+from discussion.extensions import db
+from discussion.models import Comment, CommentState, Publication
+from discussion.moderation import queue
+from tests.helpers import make_comment, make_publication
+
+P, A, R, S = (CommentState.PENDING, CommentState.APPROVED, CommentState.REJECTED, CommentState.SPAM)
+
+
+def counted(publication_id: int | None = None) -> dict[str, int]:
+    """What the tabs would show, counted the slow way."""
+    stmt = select(Comment.state, func.count()).group_by(Comment.state)
+    reported = select(func.count()).where(Comment.state == A, Comment.open_reports > 0)
+    if publication_id is not None:
+        stmt = stmt.where(Comment.publication_id == publication_id)
+        reported = reported.where(Comment.publication_id == publication_id)
+    found = {state.value: n for state, n in db.session.execute(stmt)}
+    result = {s: found.get(s, 0) for s in ("pending", "approved", "rejected", "spam")}
+    result["reported"] = db.session.scalar(reported) or 0
+    result["all"] = sum(found.values())
+    return result
+
+
+def test_counts_follow_inserts_changes_reports_and_deletions(app: Flask) -> None:
+    one, two = make_publication(), make_publication()
+    made = [make_comment(p, state=s) for p in (one, two) for s in (P, P, A, A, R, S) * 3]
+    assert queue.counts(queue.QueueQuery()) == counted()
+    db.session.execute(update(Comment).where(Comment.id == made[0].id).values(state=A))
+    db.session.execute(update(Comment).where(Comment.id == made[2].id).values(open_reports=2))
+    db.session.execute(  # a second report changes nothing the tabs show
+        update(Comment).where(Comment.id == made[2].id).values(open_reports=3)
+    )
+    db.session.execute(
+        update(Comment).where(Comment.id == made[3].id).values(publication_id=two.id)
+    )
+    db.session.execute(delete(Comment).where(Comment.id == made[4].id))
+    db.session.commit()
+    for publication_id in (None, one.id, two.id):
+        tabs = queue.counts(queue.QueueQuery(publication_id=publication_id))
+        assert tabs == counted(publication_id)
+    assert queue.counts(queue.QueueQuery())["reported"] == 1
+    assert queue.pending_count() == counted()["pending"]
+
+
+def test_deleting_a_publication_takes_its_comments_out_of_the_counts(app: Flask) -> None:
+    gone, kept = make_publication(), make_publication()
+    for state in (P, A, S):
+        make_comment(gone, state=state)
+    make_comment(kept, state=P)
+    db.session.execute(delete(Publication).where(Publication.id == gone.id))
+    db.session.commit()
+    assert (
+        queue.counts(queue.QueueQuery())
+        == counted()
+        == {"pending": 1, "approved": 0, "rejected": 0, "spam": 0, "reported": 0, "all": 1}
+    )
+
+
+def test_a_search_counts_the_matching_comments(app: Flask) -> None:
+    publication = make_publication()
+    make_comment(publication, state=P, body="About the ceasefire")
+    make_comment(publication, state=A, body="About the ceasefire too")
+    make_comment(publication, state=P, body="Something else")
+    tabs = queue.counts(queue.QueueQuery(search="ceasefire"))
+    assert tabs["pending"] == 1 and tabs["approved"] == 1 and tabs["all"] == 2
+
+
+def test_the_publication_menu_lists_the_busiest_of_the_tab(app: Flask) -> None:
+    quiet, busy = make_publication(title="Quiet"), make_publication(title="Busy")
+    make_comment(quiet, state=P)
+    for _ in range(3):
+        make_comment(busy, state=P)
+    make_comment(quiet, state=A)
+    menu = queue.busiest_publications(queue.QueueQuery())
+    assert menu == [(busy.id, "Busy", 3), (quiet.id, "Quiet", 1)]
+    spam = queue.busiest_publications(queue.QueueQuery(status="spam", publication_id=busy.id))
+    assert spam == [(busy.id, "Busy", 0)]  # the chosen one stays in the menu
