@@ -20,6 +20,7 @@ from discussion.archive import archivefile
 from discussion.desk import editing
 from discussion.extensions import db
 from discussion.models import (
+    AuthorNote,
     Comment,
     CommentEdit,
     CommentState,
@@ -37,7 +38,15 @@ from discussion.models import (
     Recommendation,
     Report,
     Role,
+    Sanction,
+    SanctionAction,
+    SanctionKind,
     Setting,
+    SpamLabel,
+    SpamScore,
+    SpamToken,
+    Topic,
+    TopicRule,
 )
 from tests.archive_samples import WpComment, WpPost, write, wxr
 from tests.conftest import MIGRATIONS, PG_SKIP
@@ -120,6 +129,25 @@ def build_site(runner, tmp_path: Path) -> None:
                 url_hash="u" * 64,
                 url="https://www.example.org/story",
                 publication_id=publication.id,
+            ),
+            Sanction(
+                kind=SanctionKind.EMAIL,
+                key="k" * 64,
+                action=SanctionAction.PREMODERATE,
+                comment_id=parent.id,
+                moderator_id=admin.id,
+                created_at=NOW,
+            ),
+            AuthorNote(
+                key="k" * 64, text="Often off topic.", moderator_id=admin.id, created_at=NOW
+            ),
+            SpamToken(token="casino", spam=3, ham=0),
+            SpamLabel(comment_id=parent.id, spam=False),
+            SpamScore(comment_id=parent.id, probability=0.25, words=["casino"]),
+            TopicRule(
+                topic_id=db.session.scalar(select(Topic.id).filter_by(name="Archives")),
+                hold_all=True,
+                suspect_words=["rumour"],
             ),
             Recommendation(
                 comment_id=parent.id, visitor="v" * 64, address="a" * 64, created_at=NOW
