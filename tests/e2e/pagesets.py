@@ -145,7 +145,15 @@ def _mail_settings(page: Page, _discussion: Discussion) -> Response:
 
 def _personal_data(page: Page, _discussion: Discussion) -> Response:
     """An admin finds a reader's comments (the erase form shows with them)."""
-    support.post_comment(page, "Data Reader", "A comment to find again.", "data@example.org")
+    page.goto("/robots.txt")
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    reader = page.context.browser.new_context(base_url=origin)  # not signed in, as readers
+    try:
+        support.post_comment(
+            reader.new_page(), "Data Reader", "A comment to find again.", "data@example.org"
+        )
+    finally:
+        reader.close()
     page.goto("/moderation/personal-data")
     page.get_by_label("Email address").fill("data@example.org")
     with page.expect_response(lambda r: r.url.endswith("/personal-data")) as found:
