@@ -134,14 +134,22 @@ def corpus() -> ranking.Corpus:
 
 
 def refresh_all(limit: int | None = None) -> int:
-    """Recompute every stored related list (``RELATED_LIMIT`` entries each) from the whole
-    collection, and rebuild the term index; returns how many lists."""
+    """Rebuild the term index and recompute every stored related list (``RELATED_LIMIT``
+    entries each); returns how many lists.
+
+    Each list is ranked from the candidates the term index gives it, scored exactly, by
+    the same rule a save follows (:func:`refresh_for`), so a full refresh leaves the lists
+    a save of each publication would leave, in time linear in the collection's size.
+    """
+    limit = limit or current_app.config["RELATED_LIMIT"]
     model = corpus()
     terms.rebuild(model)
-    lists = model.rank_all(limit=limit or current_app.config["RELATED_LIMIT"])
-    for publication_id in sorted(lists):
-        store(publication_id, lists[publication_id])
-    return len(lists)
+    published_at = dict(db.session.execute(select(Publication.id, Publication.published_at)).all())
+    count = 0
+    for publication_id, found in terms.candidates_of_all(model, published_at):
+        store(publication_id, model.rank(publication_id, limit, among=found))
+        count += 1
+    return count
 
 
 def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:

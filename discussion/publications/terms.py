@@ -5,9 +5,11 @@ on SQLite and PostgreSQL alike (plain tables and indexes)."""
 
 from __future__ import annotations
 
+import datetime
+import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from sqlalchemy import bindparam, case, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -121,7 +123,6 @@ def candidates(
     weights: Mapping[str, float],
     topic_ids: Iterable[int],
     type_ids: Iterable[int],
-    limit: int = CANDIDATES,
 ) -> list[int]:
     """The publications most likely to rank highest for this one, best first.
 
@@ -152,7 +153,7 @@ def candidates(
                 .where(publication_topics.c.topic_id.in_(topic_list))
                 .group_by(publication_topics.c.publication_id, Publication.published_at)
                 .order_by(shared.desc(), Publication.published_at.desc())
-                .limit(limit)
+                .limit(CANDIDATES)
             )
         )
     found.discard(publication_id)
@@ -196,7 +197,62 @@ def candidates(
             {"ids": ids},
         )
     )
-    return sorted((i for i in ids if i in listed), key=lambda i: (-approx[i], i))[:limit]
+    return sorted((i for i in ids if i in listed), key=lambda i: (-approx[i], i))[:CANDIDATES]
+
+
+def candidates_of_all(
+    model: ranking.Corpus, published_at: Mapping[int, datetime.datetime]
+) -> Iterator[tuple[int, list[int]]]:
+    """For every publication of ``model``, in id order, the candidates :func:`candidates`
+    finds once the index holds ``model`` (as :func:`rebuild` leaves it): the same rule,
+    read from memory instead of a few queries per publication. Where the database would
+    break a tie of weights or dates in its own order, this takes the lower id."""
+    ids = model.ids()
+    vectors = {i: model.vector(i) for i in ids}
+    heaviest: dict[str, list[tuple[float, int]]] = {}
+    for i in ids:
+        for term, weight in vectors[i].items():
+            top = heaviest.setdefault(term, [])
+            if len(top) < POSTINGS_PER_TERM:
+                heapq.heappush(top, (weight, -i))
+            elif (weight, -i) > top[0]:
+                heapq.heapreplace(top, (weight, -i))
+    postings = {term: {-neg for _, neg in top} for term, top in heaviest.items()}
+    docs = {i: model.doc(i) for i in ids}
+    by_topic: dict[str, list[int]] = {}
+    for i in ids:
+        for topic in docs[i].topics:
+            by_topic.setdefault(topic, []).append(i)
+    older = {i: -_timestamp(published_at.get(i)) for i in ids}  # newest first
+    sharing: dict[frozenset[str], list[int]] = {}
+    for i in ids:
+        doc = docs[i]
+        query = dict(sorted(vectors[i].items(), key=lambda item: (-item[1], item[0]))[:QUERY_TERMS])
+        found = set().union(*(postings[t] for t in query))
+        if doc.topics:
+            if doc.topics not in sharing:
+                shared = Counter(j for t in sorted(doc.topics) for j in by_topic[t])
+                order = sorted(shared, key=lambda j: (-shared[j], older[j], j))
+                sharing[doc.topics] = order[:CANDIDATES]
+            found.update(sharing[doc.topics])
+        found.discard(i)
+        approx: dict[int, float] = {}
+        for j in found:
+            other = docs[j]
+            if not other.listable:
+                continue
+            vector = vectors[j]
+            dot = sum(w * vector.get(t, 0.0) for t, w in query.items())
+            approx[j] = (
+                ranking.W_TEXT * dot
+                + ranking.W_TOPIC * len(doc.topics & other.topics)
+                + ranking.W_TYPE * len(doc.types & other.types)
+            )
+        yield i, sorted(approx, key=lambda j: (-approx[j], j))[:CANDIDATES]
+
+
+def _timestamp(value: datetime.datetime | None) -> float:
+    return value.timestamp() if value is not None else -math.inf
 
 
 def _connection() -> Connection:
