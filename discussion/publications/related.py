@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -145,11 +147,17 @@ def refresh_all(limit: int | None = None) -> int:
     model = corpus()
     terms.rebuild(model)
     published_at = dict(db.session.execute(select(Publication.id, Publication.published_at)).all())
-    count = 0
+    count, batch = 0, {}
     for publication_id, found in terms.candidates_of_all(model, published_at):
-        store(publication_id, model.rank(publication_id, limit, among=found))
-        count += 1
-    return count
+        batch[publication_id] = model.rank(publication_id, limit, among=found)
+        if len(batch) >= STORE_BATCH:
+            store_many(batch)
+            count, batch = count + len(batch), {}
+    store_many(batch)
+    return count + len(batch)
+
+
+STORE_BATCH = 500  # lists written at a time by a full refresh
 
 
 def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:
@@ -340,20 +348,31 @@ def _as_match(entry: RelatedPublication) -> ranking.Match:
 
 def store(publication_id: int, matches: list[ranking.Match]) -> None:
     """Replace one publication's stored related list."""
-    touch([publication_id])
+    store_many({publication_id: matches})
+
+
+def store_many(lists: Mapping[int, list[ranking.Match]]) -> None:
+    """Replace several publications' stored related lists (one statement of each kind)."""
+    owners = sorted(lists)
+    if not owners:
+        return
+    touch(owners)
     db.session.execute(
-        delete(RelatedPublication).where(RelatedPublication.publication_id == publication_id)
+        delete(RelatedPublication).where(RelatedPublication.publication_id.in_(owners))
     )
-    db.session.add_all(
-        RelatedPublication(
-            publication_id=publication_id,
-            position=i,
-            related_id=m.related_id,
-            score=m.score,
-            pinned=m.pinned,
-            shared_topics=list(m.shared_topics),
-            shared_types=list(m.shared_types),
-            terms=list(m.terms),
-        )
-        for i, m in enumerate(matches)
-    )
+    rows = [
+        {
+            "publication_id": owner,
+            "position": i,
+            "related_id": m.related_id,
+            "score": m.score,
+            "pinned": m.pinned,
+            "shared_topics": list(m.shared_topics),
+            "shared_types": list(m.shared_types),
+            "terms": list(m.terms),
+        }
+        for owner in owners
+        for i, m in enumerate(lists[owner])
+    ]
+    if rows:
+        db.session.execute(insert(RelatedPublication), rows)

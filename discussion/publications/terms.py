@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -225,15 +227,20 @@ def candidates_of_all(
             by_topic.setdefault(topic, []).append(i)
     older = {i: -_timestamp(published_at.get(i)) for i in ids}  # newest first
     sharing: dict[frozenset[str], list[int]] = {}
+    zeros = itertools.repeat(0.0)
     for i in ids:
         doc = docs[i]
-        query = dict(sorted(vectors[i].items(), key=lambda item: (-item[1], item[0]))[:QUERY_TERMS])
-        found = set().union(*(postings[t] for t in query))
+        query = heapq.nsmallest(
+            QUERY_TERMS, vectors[i].items(), key=lambda item: (-item[1], item[0])
+        )
+        query_terms, query_weights = [t for t, _ in query], [w for _, w in query]
+        found = set().union(*(postings[t] for t in query_terms))
         if doc.topics:
             if doc.topics not in sharing:
                 shared = Counter(j for t in sorted(doc.topics) for j in by_topic[t])
-                order = sorted(shared, key=lambda j: (-shared[j], older[j], j))
-                sharing[doc.topics] = order[:CANDIDATES]
+                sharing[doc.topics] = heapq.nsmallest(
+                    CANDIDATES, shared, key=lambda j: (-shared[j], older[j], j)
+                )
             found.update(sharing[doc.topics])
         found.discard(i)
         approx: dict[int, float] = {}
@@ -241,8 +248,7 @@ def candidates_of_all(
             other = docs[j]
             if not other.listable:
                 continue
-            vector = vectors[j]
-            dot = sum(w * vector.get(t, 0.0) for t, w in query.items())
+            dot = sum(map(operator.mul, query_weights, map(vectors[j].get, query_terms, zeros)))
             approx[j] = (
                 ranking.W_TEXT * dot
                 + ranking.W_TOPIC * len(doc.topics & other.topics)
