@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
@@ -202,24 +202,42 @@ def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:
 def _rank(publication_id: int, limit: int, size: int) -> tuple[list[ranking.Match], ranking.Corpus]:
     """One publication's list, from its candidates in the term index, scored exactly as
     the whole collection would score them."""
-    own = _indexed_docs({publication_id})[publication_id]
-    df = terms.frequencies(own.counts or {})
-    weights = terms.weigh(own.counts or {}, df, size)
-    topic_ids = db.session.scalars(
-        select(publication_topics.c.topic_id).where(
-            publication_topics.c.publication_id == publication_id
-        )
-    ).all()
-    type_ids = db.session.scalars(
-        select(publication_types.c.type_id).where(
-            publication_types.c.publication_id == publication_id
-        )
-    ).all()
-    found = terms.candidates(publication_id, weights, topic_ids, type_ids)
-    docs = _indexed_docs({publication_id, *found, *own.pins})
+    lists, model = _rank_many([publication_id], limit, size)
+    return lists[publication_id], model
+
+
+def _rank_many(
+    owners: Iterable[int], limit: int, size: int
+) -> tuple[dict[int, list[ranking.Match]], ranking.Corpus]:
+    """Several publications' lists, each from its own candidates, with one round of
+    queries for all of them; also the model they were scored with."""
+    owner_ids = sorted(set(owners))
+    own = _indexed_docs(set(owner_ids))
+    df = terms.frequencies(set().union(*(d.counts or {} for d in own.values())))
+    labels: dict[int, tuple[set[int], set[int]]] = {o: (set(), set()) for o in owner_ids}
+    for place, table, column in (
+        (0, publication_topics, publication_topics.c.topic_id),
+        (1, publication_types, publication_types.c.type_id),
+    ):
+        for owner, label in db.session.execute(
+            select(table.c.publication_id, column).where(table.c.publication_id.in_(owner_ids))
+        ):
+            labels[owner][place].add(label)
+    found = terms.candidates_many(
+        {
+            o: terms.Query(
+                terms.weigh(own[o].counts or {}, df, size),
+                frozenset(labels[o][0]),
+                frozenset(labels[o][1]),
+            )
+            for o in owner_ids
+        }
+    )
+    wanted = set(owner_ids).union(*found.values(), *(own[o].pins for o in owner_ids))
+    docs = _indexed_docs(wanted)
     vocabulary = set().union(*(d.counts or {} for d in docs.values()))
     model = ranking.Corpus(docs.values(), df=terms.frequencies(vocabulary), size=size)
-    return model.rank(publication_id, limit), model
+    return {o: model.rank(o, limit, among=found[o]) for o in owner_ids}, model
 
 
 # Stored scores drift as term weights shift with every change; a place decided by less
@@ -257,14 +275,14 @@ def refresh_for(publication: Publication, limit: int | None = None) -> int:
     )
     lists.pop(publication.id, None)
     rewritten = 1
+    recompute: list[int] = []
     for owner, entries in sorted(lists.items()):
         shown = next((e for e in entries if e.related_id == publication.id), None)
         if shown is not None and shown.pinned:
             continue  # an editor's pin stays where it is
         if not listable:
             if shown is not None:
-                store(owner, _rank(owner, limit, size)[0])
-                rewritten += 1
+                recompute.append(owner)
             continue
         match = _pair(owner, publication.id, model, size)
         last = min((e.score for e in entries if not e.pinned), default=None)
@@ -275,11 +293,12 @@ def refresh_for(publication: Publication, limit: int | None = None) -> int:
         if (shown is not None and match.score < shown.score) or close:
             # Something else may now rank above it, or the call is too close for the
             # stored scores (which drift) to make: recompute this list.
-            store(owner, _rank(owner, limit, size)[0])
-            rewritten += 1
+            recompute.append(owner)
         elif _merge(owner, entries, match, limit):
             rewritten += 1
-    return rewritten
+    for start in range(0, len(recompute), STORE_BATCH):
+        store_many(_rank_many(recompute[start : start + STORE_BATCH], limit, size)[0])
+    return rewritten + len(recompute)
 
 
 def _stored_lists(owners: set[int]) -> dict[int, list[RelatedPublication]]:
