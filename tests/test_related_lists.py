@@ -3,6 +3,7 @@ the term index, and agree with a recompute of the whole collection."""
 
 from __future__ import annotations
 
+import datetime
 import random
 
 import pytest
@@ -21,7 +22,9 @@ VOCABULARY = {
 TOPICS = ["Global Policy", "Economics", "Democracy", "Health", "Violent Extremism"]
 
 
-def make_collection(rng: random.Random, size: int = 40) -> list[Publication]:
+def make_collection(
+    rng: random.Random, size: int = 40, *, distinct_days: bool = False
+) -> list[Publication]:
     made = []
     for n in range(size):
         cluster = rng.choice(sorted(VOCABULARY))
@@ -37,6 +40,8 @@ def make_collection(rng: random.Random, size: int = 40) -> list[Publication]:
             "types": [rng.choice(["Analysis", "Article"])],
             "topics": rng.sample(TOPICS, rng.choice((1, 1, 2))),
         }
+        if distinct_days:
+            record["published"] = (datetime.date(2020, 1, 1) + datetime.timedelta(n)).isoformat()
         publication, _ = content.upsert(record)
         made.append(publication)
     db.session.flush()
@@ -79,6 +84,38 @@ def test_a_change_gives_the_lists_a_full_recompute_would(app: Flask, seed: int) 
             expected_in = changed.id in [r for r, _ in matches]
             actual_in = changed.id in [r for r, _ in stored(owner)]
             assert actual_in == expected_in, (owner, matches, stored(owner))
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_full_refresh_gives_every_list_a_save_would(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    # A large archive's refresh, with few candidates, so that the candidate rule decides.
+    monkeypatch.setattr(related, "EXHAUSTIVE_UP_TO", 10)
+    monkeypatch.setattr(terms, "QUERY_TERMS", 2)
+    monkeypatch.setattr(terms, "POSTINGS_PER_TERM", 3)
+    monkeypatch.setattr(terms, "CANDIDATES", 6)
+    made = make_collection(random.Random(seed), size=60, distinct_days=True)
+    limit = app.config["RELATED_LIMIT"]
+    size = terms.size()
+    for publication in made:
+        ranked, _ = related._rank(publication.id, limit, size)
+        assert stored(publication.id) == [(m.related_id, m.score) for m in ranked]
+    # The rule matters here: some list differs from ranking the whole collection.
+    exhaustive = full_recompute(limit)
+    assert any(stored(p.id) != exhaustive[p.id] for p in made)
+
+
+def test_a_small_archives_full_refresh_compares_every_pair(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(terms, "QUERY_TERMS", 2)  # a save's rule would differ here
+    monkeypatch.setattr(terms, "POSTINGS_PER_TERM", 3)
+    monkeypatch.setattr(terms, "CANDIDATES", 6)
+    made = make_collection(random.Random(3), size=60, distinct_days=True)
+    related.refresh_all()
+    exhaustive = full_recompute(app.config["RELATED_LIMIT"])
+    assert all(stored(p.id) == exhaustive[p.id] for p in made)
 
 
 def test_unpublishing_leaves_every_list(app: Flask) -> None:

@@ -223,7 +223,7 @@ class Corpus:
                 self._post_ids.setdefault(term, []).append(i)
                 self._post_weights.setdefault(term, []).append(weight)
         self._columns = self._pack_columns(local_df)
-        self._unlisted = [i for i, d in enumerate(self._docs) if not d.listable]
+        self._unlisted = frozenset(i for i, d in enumerate(self._docs) if not d.listable)
         self._topic_posts = self._label_postings(lambda d: d.topics)
         self._type_posts = self._label_postings(lambda d: d.types)
 
@@ -295,12 +295,13 @@ class Corpus:
             terms=tuple(t for _, t in top),
         )
 
-    def rank(self, doc_id: int, limit: int = 4) -> list[Match]:
+    def rank(self, doc_id: int, limit: int = 4, among: Iterable[int] | None = None) -> list[Match]:
         """Up to ``limit`` related publications: valid pins in pin order, then the best scores.
 
         Unpinned candidates are ordered by score (desc), then newer ``published``, then lower id;
         a score of 0 is never listed. Only the postings of this document's own terms, topics and
-        types are read (those of common terms as packed columns).
+        types are read (those of common terms as packed columns); with ``among``, only those
+        documents are candidates, each scored exactly, and no postings are read.
         """
         i = self._index(doc_id)
         if limit <= 0:
@@ -316,7 +317,14 @@ class Corpus:
         if room <= 0:
             return result
 
-        best = self._best(i, room, exclude=set(pins))
+        if among is None:
+            best = self._best(i, room, exclude=set(pins))
+        else:
+            left_out = self._left_out(i, set(pins))
+            chosen = {self._pos[c] for c in among if c in self._pos}
+            best = self._top(
+                i, room, (j for j in chosen if j not in left_out and j not in self._unlisted)
+            )
         result.extend(self._match(i, j, score, False) for score, j in best)
         return result
 
@@ -357,8 +365,7 @@ class Corpus:
         for label in sorted(doc.types):
             for j in self._type_posts[label]:
                 approx[j] = approx.get(j, 0.0) + W_TYPE
-        excluded = (self._pos[e] for e in doc.excluded if e in self._pos)
-        for j in (*exclude, i, *self._unlisted, *excluded):
+        for j in (*self._left_out(i, exclude), *self._unlisted):
             approx.pop(j, None)
         if len(approx) < room:
             floor = -math.inf
@@ -366,14 +373,27 @@ class Corpus:
             # Each packed term may be off by 2**-FIXED_BITS on either side of the comparison.
             slack = _MARGIN + 2 * W_TEXT * packed_terms / _FIXED
             floor = heapq.nlargest(room, approx.values())[-1] - slack
+        return self._top(i, room, (j for j, value in approx.items() if value >= floor))
+
+    def _left_out(self, i: int, exclude: set[int]) -> set[int]:
+        """Indexes never listed for document ``i`` besides the unlisted ones: itself,
+        ``exclude`` (its pins) and those an editor excluded."""
+        excluded = {self._pos[e] for e in self._docs[i].excluded if e in self._pos}
+        return {*exclude, i, *excluded}
+
+    def _top(self, i: int, room: int, candidates: Iterable[int]) -> list[tuple[float, int]]:
+        """The ``room`` best candidates by exact score (desc), newer, lower id."""
         scored: list[tuple[float, int, int, int]] = []
-        for j, value in approx.items():
-            if value >= floor:
-                score = self._score(i, j, self._cosine(i, j))
-                if score > 0:
-                    other = self._docs[j]
-                    scored.append((-score, -other.published.toordinal(), other.id, j))
+        for j in candidates:
+            score = self._score(i, j, self._cosine(i, j))
+            if score > 0:
+                other = self._docs[j]
+                scored.append((-score, -other.published.toordinal(), other.id, j))
         return [(-neg, j) for neg, _, _, j in heapq.nsmallest(room, scored)]
+
+    def doc(self, doc_id: int) -> Doc:
+        """One document as given."""
+        return self._docs[self._index(doc_id)]
 
     def ids(self) -> list[int]:
         """The documents' ids, in order."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -134,14 +136,34 @@ def corpus() -> ranking.Corpus:
 
 
 def refresh_all(limit: int | None = None) -> int:
-    """Recompute every stored related list (``RELATED_LIMIT`` entries each) from the whole
-    collection, and rebuild the term index; returns how many lists."""
+    """Rebuild the term index and recompute every stored related list (``RELATED_LIMIT``
+    entries each); returns how many lists.
+
+    Up to ``EXHAUSTIVE_UP_TO`` publications every pair is compared: the best lists there
+    are (35 s at 10,000). Beyond, each list is ranked from the candidates the term index
+    gives it, scored exactly, by the same rule a save follows (:func:`refresh_for`), in
+    time linear in the collection's size (all pairs did not finish at 100,000).
+    """
+    limit = limit or current_app.config["RELATED_LIMIT"]
     model = corpus()
     terms.rebuild(model)
-    lists = model.rank_all(limit=limit or current_app.config["RELATED_LIMIT"])
-    for publication_id in sorted(lists):
-        store(publication_id, lists[publication_id])
-    return len(lists)
+    if len(model.ids()) <= EXHAUSTIVE_UP_TO:
+        lists = model.rank_all(limit=limit)
+        store_many(lists)
+        return len(lists)
+    published_at = dict(db.session.execute(select(Publication.id, Publication.published_at)).all())
+    count, batch = 0, {}
+    for publication_id, found in terms.candidates_of_all(model, published_at):
+        batch[publication_id] = model.rank(publication_id, limit, among=found)
+        if len(batch) >= STORE_BATCH:
+            store_many(batch)
+            count, batch = count + len(batch), {}
+    store_many(batch)
+    return count + len(batch)
+
+
+STORE_BATCH = 500  # lists written at a time by a full refresh
+EXHAUSTIVE_UP_TO = 20_000  # publications a full refresh compares pair by pair
 
 
 def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:
@@ -186,24 +208,42 @@ def _indexed_docs(ids: set[int]) -> dict[int, ranking.Doc]:
 def _rank(publication_id: int, limit: int, size: int) -> tuple[list[ranking.Match], ranking.Corpus]:
     """One publication's list, from its candidates in the term index, scored exactly as
     the whole collection would score them."""
-    own = _indexed_docs({publication_id})[publication_id]
-    df = terms.frequencies(own.counts or {})
-    weights = terms.weigh(own.counts or {}, df, size)
-    topic_ids = db.session.scalars(
-        select(publication_topics.c.topic_id).where(
-            publication_topics.c.publication_id == publication_id
-        )
-    ).all()
-    type_ids = db.session.scalars(
-        select(publication_types.c.type_id).where(
-            publication_types.c.publication_id == publication_id
-        )
-    ).all()
-    found = terms.candidates(publication_id, weights, topic_ids, type_ids)
-    docs = _indexed_docs({publication_id, *found, *own.pins})
+    lists, model = _rank_many([publication_id], limit, size)
+    return lists[publication_id], model
+
+
+def _rank_many(
+    owners: Iterable[int], limit: int, size: int
+) -> tuple[dict[int, list[ranking.Match]], ranking.Corpus]:
+    """Several publications' lists, each from its own candidates, with one round of
+    queries for all of them; also the model they were scored with."""
+    owner_ids = sorted(set(owners))
+    own = _indexed_docs(set(owner_ids))
+    df = terms.frequencies(set().union(*(d.counts or {} for d in own.values())))
+    labels: dict[int, tuple[set[int], set[int]]] = {o: (set(), set()) for o in owner_ids}
+    for place, table, column in (
+        (0, publication_topics, publication_topics.c.topic_id),
+        (1, publication_types, publication_types.c.type_id),
+    ):
+        for owner, label in db.session.execute(
+            select(table.c.publication_id, column).where(table.c.publication_id.in_(owner_ids))
+        ):
+            labels[owner][place].add(label)
+    found = terms.candidates_many(
+        {
+            o: terms.Query(
+                terms.weigh(own[o].counts or {}, df, size),
+                frozenset(labels[o][0]),
+                frozenset(labels[o][1]),
+            )
+            for o in owner_ids
+        }
+    )
+    wanted = set(owner_ids).union(*found.values(), *(own[o].pins for o in owner_ids))
+    docs = _indexed_docs(wanted)
     vocabulary = set().union(*(d.counts or {} for d in docs.values()))
     model = ranking.Corpus(docs.values(), df=terms.frequencies(vocabulary), size=size)
-    return model.rank(publication_id, limit), model
+    return {o: model.rank(o, limit, among=found[o]) for o in owner_ids}, model
 
 
 # Stored scores drift as term weights shift with every change; a place decided by less
@@ -241,14 +281,14 @@ def refresh_for(publication: Publication, limit: int | None = None) -> int:
     )
     lists.pop(publication.id, None)
     rewritten = 1
+    recompute: list[int] = []
     for owner, entries in sorted(lists.items()):
         shown = next((e for e in entries if e.related_id == publication.id), None)
         if shown is not None and shown.pinned:
             continue  # an editor's pin stays where it is
         if not listable:
             if shown is not None:
-                store(owner, _rank(owner, limit, size)[0])
-                rewritten += 1
+                recompute.append(owner)
             continue
         match = _pair(owner, publication.id, model, size)
         last = min((e.score for e in entries if not e.pinned), default=None)
@@ -259,11 +299,12 @@ def refresh_for(publication: Publication, limit: int | None = None) -> int:
         if (shown is not None and match.score < shown.score) or close:
             # Something else may now rank above it, or the call is too close for the
             # stored scores (which drift) to make: recompute this list.
-            store(owner, _rank(owner, limit, size)[0])
-            rewritten += 1
+            recompute.append(owner)
         elif _merge(owner, entries, match, limit):
             rewritten += 1
-    return rewritten
+    for start in range(0, len(recompute), STORE_BATCH):
+        store_many(_rank_many(recompute[start : start + STORE_BATCH], limit, size)[0])
+    return rewritten + len(recompute)
 
 
 def _stored_lists(owners: set[int]) -> dict[int, list[RelatedPublication]]:
@@ -332,20 +373,31 @@ def _as_match(entry: RelatedPublication) -> ranking.Match:
 
 def store(publication_id: int, matches: list[ranking.Match]) -> None:
     """Replace one publication's stored related list."""
-    touch([publication_id])
+    store_many({publication_id: matches})
+
+
+def store_many(lists: Mapping[int, list[ranking.Match]]) -> None:
+    """Replace several publications' stored related lists (one statement of each kind)."""
+    owners = sorted(lists)
+    if not owners:
+        return
+    touch(owners)
     db.session.execute(
-        delete(RelatedPublication).where(RelatedPublication.publication_id == publication_id)
+        delete(RelatedPublication).where(RelatedPublication.publication_id.in_(owners))
     )
-    db.session.add_all(
-        RelatedPublication(
-            publication_id=publication_id,
-            position=i,
-            related_id=m.related_id,
-            score=m.score,
-            pinned=m.pinned,
-            shared_topics=list(m.shared_topics),
-            shared_types=list(m.shared_types),
-            terms=list(m.terms),
-        )
-        for i, m in enumerate(matches)
-    )
+    rows = [
+        {
+            "publication_id": owner,
+            "position": i,
+            "related_id": m.related_id,
+            "score": m.score,
+            "pinned": m.pinned,
+            "shared_topics": list(m.shared_topics),
+            "shared_types": list(m.shared_types),
+            "terms": list(m.terms),
+        }
+        for owner in owners
+        for i, m in enumerate(lists[owner])
+    ]
+    if rows:
+        db.session.execute(insert(RelatedPublication), rows)

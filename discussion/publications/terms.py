@@ -5,11 +5,16 @@ on SQLite and PostgreSQL alike (plain tables and indexes)."""
 
 from __future__ import annotations
 
+import datetime
+import heapq
+import itertools
 import math
+import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, select, union, update
+from sqlalchemy import bindparam, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -121,82 +126,182 @@ def candidates(
     weights: Mapping[str, float],
     topic_ids: Iterable[int],
     type_ids: Iterable[int],
-    limit: int = CANDIDATES,
 ) -> list[int]:
-    """The publications most likely to rank highest for this one, best first.
+    """The publications most likely to rank highest for this one, best first (see
+    :func:`candidates_many`)."""
+    query = Query(weights, frozenset(topic_ids), frozenset(type_ids))
+    return candidates_many({publication_id: query})[publication_id]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What looks for one publication's candidates: its weights, topics and types."""
+
+    weights: Mapping[str, float]
+    topic_ids: frozenset[int]
+    type_ids: frozenset[int]
+
+
+def candidates_many(queries: Mapping[int, Query]) -> dict[int, list[int]]:
+    """For each publication, the publications most likely to rank highest for it, best
+    first; one round of queries serves them all.
 
     Reads, for each of its heaviest terms, only the publications where that term weighs
     most (an index on term and weight), and the publications sharing the most topics;
     orders them by an approximate score (indexed weights, shared topics and types).
     """
-    heaviest = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:QUERY_TERMS]
-    query = dict(heaviest)
-    found: set[int] = set()
-    if heaviest:
+    heaviest = {
+        owner: dict(sorted(q.weights.items(), key=lambda item: (-item[1], item[0]))[:QUERY_TERMS])
+        for owner, q in queries.items()
+    }
+    wanted_terms = sorted(set().union(*heaviest.values()))
+    postings: dict[str, set[int]] = {t: set() for t in wanted_terms}
+    for start in range(0, len(wanted_terms), 50):
         per_term = [
-            select(PublicationTerm.publication_id)
+            select(PublicationTerm.term, PublicationTerm.publication_id)
             .where(PublicationTerm.term == term)
             .order_by(PublicationTerm.weight.desc())
             .limit(POSTINGS_PER_TERM)
             .subquery()
-            for term in query
+            for term in wanted_terms[start : start + 50]
         ]
-        found.update(_connection().scalars(union(*(select(q.c.publication_id) for q in per_term))))
-    topic_list, type_list = list(topic_ids), list(type_ids)
-    if topic_list:
-        shared = func.count()
-        found.update(
+        for term, publication_id in _connection().execute(
+            union(*(select(q.c.term, q.c.publication_id) for q in per_term))
+        ):
+            postings[term].add(publication_id)
+    sharing: dict[frozenset[int], list[int]] = {}
+    for topic_set in {q.topic_ids for q in queries.values() if q.topic_ids}:
+        sharing[topic_set] = list(
             _connection().scalars(
                 select(publication_topics.c.publication_id)
                 .join(Publication, Publication.id == publication_topics.c.publication_id)
-                .where(publication_topics.c.topic_id.in_(topic_list))
+                .where(publication_topics.c.topic_id.in_(sorted(topic_set)))
                 .group_by(publication_topics.c.publication_id, Publication.published_at)
-                .order_by(shared.desc(), Publication.published_at.desc())
-                .limit(limit)
+                .order_by(func.count().desc(), Publication.published_at.desc())
+                .limit(CANDIDATES)
             )
         )
-    found.discard(publication_id)
-    if not found:
-        return []
-    ids = sorted(found)
-    approx = dict.fromkeys(ids, 0.0)
-    if query:
-        dot = func.sum(PublicationTerm.weight * case(query, value=PublicationTerm.term, else_=0.0))
-        for owner, value in _connection().execute(
-            select(PublicationTerm.publication_id, dot)
-            .where(
+    found: dict[int, set[int]] = {}
+    for owner, q in queries.items():
+        found[owner] = set().union(*(postings[t] for t in heaviest[owner]))
+        found[owner].update(sharing.get(q.topic_ids, ()))
+        found[owner].discard(owner)
+    ids = sorted(set().union(*found.values()))
+    if not ids:
+        return {owner: [] for owner in queries}
+    weights: dict[int, dict[str, float]] = {i: {} for i in ids}
+    labels: dict[int, tuple[set[int], set[int]]] = {i: (set(), set()) for i in ids}
+    listed: set[int] = set()
+    for chunk in _chunks(ids):
+        for owner, term, weight in _connection().execute(
+            select(
+                PublicationTerm.publication_id, PublicationTerm.term, PublicationTerm.weight
+            ).where(
                 PublicationTerm.publication_id.in_(bindparam("ids", expanding=True)),
                 PublicationTerm.term.in_(bindparam("terms", expanding=True)),
-            )
-            .group_by(PublicationTerm.publication_id),
-            {"ids": ids, "terms": sorted(query)},
-        ):
-            approx[owner] += ranking.W_TEXT * value
-    for table, column, wanted, weight in (
-        (publication_topics, publication_topics.c.topic_id, topic_list, ranking.W_TOPIC),
-        (publication_types, publication_types.c.type_id, type_list, ranking.W_TYPE),
-    ):
-        if wanted:
-            for owner, n in _connection().execute(
-                select(table.c.publication_id, func.count())
-                .where(
-                    table.c.publication_id.in_(bindparam("ids", expanding=True)),
-                    column.in_(wanted),
-                )
-                .group_by(table.c.publication_id),
-                {"ids": ids},
-            ):
-                approx[owner] += weight * n
-    listed = set(
-        _connection().scalars(
-            select(Publication.id).where(
-                Publication.id.in_(bindparam("ids", expanding=True)),
-                Publication.state == PublicationState.PUBLISHED,
             ),
-            {"ids": ids},
+            {"ids": chunk, "terms": wanted_terms},
+        ):
+            weights[owner][term] = weight
+        for place, table, column in (
+            (0, publication_topics, publication_topics.c.topic_id),
+            (1, publication_types, publication_types.c.type_id),
+        ):
+            for owner, label in _connection().execute(
+                select(table.c.publication_id, column).where(
+                    table.c.publication_id.in_(bindparam("ids", expanding=True))
+                ),
+                {"ids": chunk},
+            ):
+                labels[owner][place].add(label)
+        listed.update(
+            _connection().scalars(
+                select(Publication.id).where(
+                    Publication.id.in_(bindparam("ids", expanding=True)),
+                    Publication.state == PublicationState.PUBLISHED,
+                ),
+                {"ids": chunk},
+            )
         )
-    )
-    return sorted((i for i in ids if i in listed), key=lambda i: (-approx[i], i))[:limit]
+    result: dict[int, list[int]] = {}
+    for owner, q in queries.items():
+        approx: dict[int, float] = {}
+        for i in found[owner]:
+            if i not in listed:
+                continue
+            dot = sum(w * weights[i].get(t, 0.0) for t, w in heaviest[owner].items())
+            topics, types = labels[i]
+            approx[i] = (
+                ranking.W_TEXT * dot
+                + ranking.W_TOPIC * len(q.topic_ids & topics)
+                + ranking.W_TYPE * len(q.type_ids & types)
+            )
+        result[owner] = sorted(approx, key=lambda i: (-approx[i], i))[:CANDIDATES]
+    return result
+
+
+def _chunks(ids: list[int], size: int = 2000) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def candidates_of_all(
+    model: ranking.Corpus, published_at: Mapping[int, datetime.datetime]
+) -> Iterator[tuple[int, list[int]]]:
+    """For every publication of ``model``, in id order, the candidates :func:`candidates`
+    finds once the index holds ``model`` (as :func:`rebuild` leaves it): the same rule,
+    read from memory instead of a few queries per publication. Where the database would
+    break a tie of weights or dates in its own order, this takes the lower id."""
+    ids = model.ids()
+    vectors = {i: model.vector(i) for i in ids}
+    heaviest: dict[str, list[tuple[float, int]]] = {}
+    for i in ids:
+        for term, weight in vectors[i].items():
+            top = heaviest.setdefault(term, [])
+            if len(top) < POSTINGS_PER_TERM:
+                heapq.heappush(top, (weight, -i))
+            elif (weight, -i) > top[0]:
+                heapq.heapreplace(top, (weight, -i))
+    postings = {term: {-neg for _, neg in top} for term, top in heaviest.items()}
+    docs = {i: model.doc(i) for i in ids}
+    by_topic: dict[str, list[int]] = {}
+    for i in ids:
+        for topic in docs[i].topics:
+            by_topic.setdefault(topic, []).append(i)
+    older = {i: -_timestamp(published_at.get(i)) for i in ids}  # newest first
+    sharing: dict[frozenset[str], list[int]] = {}
+    zeros = itertools.repeat(0.0)
+    for i in ids:
+        doc = docs[i]
+        query = heapq.nsmallest(
+            QUERY_TERMS, vectors[i].items(), key=lambda item: (-item[1], item[0])
+        )
+        query_terms, query_weights = [t for t, _ in query], [w for _, w in query]
+        found = set().union(*(postings[t] for t in query_terms))
+        if doc.topics:
+            if doc.topics not in sharing:
+                shared = Counter(j for t in sorted(doc.topics) for j in by_topic[t])
+                sharing[doc.topics] = heapq.nsmallest(
+                    CANDIDATES, shared, key=lambda j: (-shared[j], older[j], j)
+                )
+            found.update(sharing[doc.topics])
+        found.discard(i)
+        approx: dict[int, float] = {}
+        for j in found:
+            other = docs[j]
+            if not other.listable:
+                continue
+            dot = sum(map(operator.mul, query_weights, map(vectors[j].get, query_terms, zeros)))
+            approx[j] = (
+                ranking.W_TEXT * dot
+                + ranking.W_TOPIC * len(doc.topics & other.topics)
+                + ranking.W_TYPE * len(doc.types & other.types)
+            )
+        yield i, sorted(approx, key=lambda j: (-approx[j], j))[:CANDIDATES]
+
+
+def _timestamp(value: datetime.datetime | None) -> float:
+    return value.timestamp() if value is not None else -math.inf
 
 
 def _connection() -> Connection:
