@@ -189,6 +189,17 @@ def test_only_left_out_words_ask_for_a_word(app: Flask, client: FlaskClient) -> 
     assert "Add a word to look for" in page
 
 
+@pytest.mark.parametrize("dates", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_far_dates_are_explained_not_errors(
+    app: Flask, client: FlaskClient, dates: dict[str, str]
+) -> None:
+    make_publication(title="Found", body=["Refugees."])
+    response = client.get("/search", query_string={"q": "refugees", **dates})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Dates run from 1800 to 2999" in page and "Found" in page
+
+
 def test_unknown_filters_and_dates_are_explained_not_errors(
     app: Flask, client: FlaskClient
 ) -> None:

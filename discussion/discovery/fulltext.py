@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Select,
     String,
     Subquery,
     bindparam,
@@ -223,10 +224,10 @@ def _postgresql(session: Session) -> bool:
 
 
 def ranked_publications(
-    session: Session, query: Query, where: Sequence[ColumnElement[bool]] = ()
+    session: Session, query: Query, narrow: Callable[[Select], Select] = lambda stmt: stmt
 ) -> Subquery:
-    """The publications matching ``query`` and the conditions ``where`` (on
-    :class:`Publication`), as a subquery of ``id`` and ``score`` (higher is better).
+    """The publications matching ``query``, narrowed by ``narrow`` (conditions and joins
+    on :class:`Publication`), as a subquery of ``id`` and ``score`` (higher is better).
 
     Only the newest ``RANKED_AT_MOST`` matches are ranked, so that a word found in most
     publications costs no more than a rarer one: the newest publications first, as a
@@ -236,9 +237,11 @@ def ranked_publications(
         document = literal_column("publication_search.document")
         tsquery = ts_query(query)
         candidates = (
-            select(search.c.publication_id.label("id"), document.label("document"))
-            .join(Publication, Publication.id == search.c.publication_id)
-            .where(document.op("@@")(tsquery), *where)
+            narrow(
+                select(search.c.publication_id.label("id"), document.label("document"))
+                .join(Publication, Publication.id == search.c.publication_id)
+                .where(document.op("@@")(tsquery))
+            )
             .order_by(search.c.publication_id.desc())
             .limit(RANKED_AT_MOST)
             .subquery("candidates")
@@ -249,9 +252,11 @@ def ranked_publications(
     index = literal_column("publication_fts")
     score = -func.bm25(index, *(literal(w, Float) for w in FTS_WEIGHTS))
     return (
-        select(fts.c.rowid.label("id"), score.label("score"))
-        .join(Publication, Publication.id == fts.c.rowid)
-        .where(index.op("MATCH")(fts5_expression(query)), *where)
+        narrow(
+            select(fts.c.rowid.label("id"), score.label("score"))
+            .join(Publication, Publication.id == fts.c.rowid)
+            .where(index.op("MATCH")(fts5_expression(query)))
+        )
         .order_by(fts.c.rowid.desc())
         .limit(RANKED_AT_MOST)
         .subquery("matches")
@@ -395,6 +400,8 @@ def _follow_changes(session: Session, _context: object) -> None:
             renamed_topics.append(obj.id)
         elif isinstance(obj, Author) and obj not in session.new and _changed(obj, ("name",)):
             renamed_authors.append(obj.id)
+    if not (ids or renamed_topics or renamed_authors):
+        return  # most flushes (comments, decisions) touch no search document
     connection = session.connection()
     if renamed_topics:
         ids.update(

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ..extensions import db
-from ..models import Publication, publication_topics, publication_types
+from ..models import Publication
 from ..publications import catalog
 from ..web import clock
 from . import fulltext
@@ -57,29 +57,18 @@ def highlighted(passage: str) -> Markup:
 
 def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
     """One page of results (``PER_PAGE``) for a query that has words to look for."""
-    where = [catalog.public(clock.now())]
-    if narrowing.filters.type is not None:
-        where.append(
-            Publication.id.in_(
-                select(publication_types.c.publication_id).where(
-                    publication_types.c.type_id == narrowing.filters.type.id
-                )
-            )
-        )
-    if narrowing.filters.topic is not None:
-        where.append(
-            Publication.id.in_(
-                select(publication_topics.c.publication_id).where(
-                    publication_topics.c.topic_id == narrowing.filters.topic.id
-                )
-            )
-        )
-    if narrowing.since is not None:
-        where.append(Publication.published_at >= clock.start_of_day(narrowing.since))
-    if narrowing.until is not None:
-        end = clock.start_of_day(narrowing.until + timedelta(days=1))
-        where.append(Publication.published_at < end)
-    matches = fulltext.ranked_publications(db.session, query, where)
+    now = clock.now()
+
+    def narrow(stmt: Select) -> Select:
+        stmt = catalog.narrowed(stmt.where(catalog.public(now)), narrowing.filters)
+        if narrowing.since is not None:
+            stmt = stmt.where(Publication.published_at >= clock.start_of_day(narrowing.since))
+        if narrowing.until is not None:
+            end = clock.start_of_day(narrowing.until + timedelta(days=1))
+            stmt = stmt.where(Publication.published_at < end)
+        return stmt
+
+    matches = fulltext.ranked_publications(db.session, query, narrow)
     order = () if narrowing.newest_first else (matches.c.score.desc(),)
     stmt = (
         select(Publication)

@@ -42,6 +42,7 @@ def robots() -> Response:
     return response
 
 
+FIRST_YEAR, LAST_YEAR = 1800, 2999  # of the dates a search can be narrowed to
 SEARCH_SUGGESTIONS = 6  # latest publications offered by an empty or fruitless search
 
 
@@ -50,10 +51,14 @@ def _day(name: str, notes: list[str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         notes.append(f"“{value}” is not a date like 2026-11-27, so it was left out.")
         return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # far days overflow a time zone's shift
+        notes.append(f"Dates run from {FIRST_YEAR} to {LAST_YEAR}, so {value} was left out.")
+        return None
+    return day
 
 
 @bp.get("/search")

@@ -253,7 +253,7 @@ def moved_filters(type_slug: str | None, topic_slug: str | None) -> dict[str, st
     return args if moved else None
 
 
-def _narrowed(stmt: Select, filters: Filters) -> Select:
+def narrowed(stmt: Select, filters: Filters) -> Select:
     """A publications query narrowed by the filters' type, topic and author."""
     if filters.type is not None:
         stmt = stmt.join(publication_types).where(publication_types.c.type_id == filters.type.id)
@@ -271,7 +271,7 @@ def _narrowed(stmt: Select, filters: Filters) -> Select:
 def index_page(filters: Filters, page: int, per_page: int) -> Page:
     """A page of public publications, newest first, narrowed by type and topic."""
     now = clock.now()
-    visible = _narrowed(select(Publication.id).where(public(now)), filters)
+    visible = narrowed(select(Publication.id).where(public(now)), filters)
     total = db.session.scalar(select(func.count()).select_from(visible.subquery())) or 0
     # The page's ids first (from indexes), then only those rows.
     ids = db.session.scalars(
@@ -290,7 +290,7 @@ def listing_after(
     """Public publications newest first, narrowed as the index is, starting strictly after
     ``after`` (the publication time and id of the last one seen): keyset pages that stay
     stable while publications appear. Returns the page and whether more follow."""
-    stmt = _narrowed(select(Publication).options(*CARD_LOADING).where(public()), filters)
+    stmt = narrowed(select(Publication).options(*CARD_LOADING).where(public()), filters)
     if after is not None:
         when, last_id = after
         stmt = stmt.where(
