@@ -21,19 +21,9 @@ def free_port() -> int:
 
 
 def gunicorn(python: str, app: str, port: int, workers: int) -> list[str]:
-    """The command line serving a WSGI app with sync workers on 127.0.0.1."""
-    return [
-        python,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--graceful-timeout",
-        "5",
-        app,
-    ]
+    """The command line serving a WSGI app on 127.0.0.1 with the repository's
+    gunicorn.conf.py (read from the working directory, ROOT), as production runs it."""
+    return [python, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", app]
 
 
 def start(argv: list[str], env: dict[str, str], port: int, probe: str = "/") -> subprocess.Popen:
@@ -61,4 +51,4 @@ def stop(process: subprocess.Popen) -> None:
     """Stop a server started by :func:`start` (its whole process group)."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
+        process.wait(30)

@@ -140,14 +140,11 @@ class LiveServer:
             [
                 sys.executable,
                 "-m",
-                "gunicorn",
+                "gunicorn",  # with the repository's gunicorn.conf.py, as in production
                 "-w",
                 "2",
                 "-b",
                 f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "5",
-                "discussion:create_app()",
             ],
             env=self.env(),
             cwd=ROOT,
