@@ -5,6 +5,11 @@ from pathlib import Path
 # Filled in by create_app with an absolute path into instance/.
 SQLALCHEMY_DATABASE_URI: str | None = None
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets pool_pre_ping (database.py)
+# When the database cannot answer, a request gets a 503 page (its typed text kept)
+# after at most this long: waiting for SQLite's write lock, connecting to PostgreSQL.
+SQLITE_BUSY_SECONDS = 10
+DATABASE_CONNECT_SECONDS = 5
+RETRY_AFTER_SECONDS = 5  # what a 503 tells browsers and API clients
 
 # Secret key: none by default; create_app refuses to start without one outside
 # debug/testing (``python -m discussion.quickstart`` writes one into instance/).
@@ -93,6 +98,14 @@ PROXY_COUNT = 0
 CACHE_TYPE = "SimpleCache"
 CACHE_DEFAULT_TIMEOUT = 600
 CACHE_THRESHOLD = 300  # SimpleCache entries per process (rendered pages of ~20-100 KB)
+# Redis, when it is the cache or the rate limits' storage, answers fast or not at all:
+# a stopped or hung Redis costs a request at most this long, then the site goes on
+# without it (caches skipped, limits kept in each process) until it is back.
+# (CACHE_OPTIONS gets the same timeouts when CACHE_TYPE is RedisCache: extensions.Cache.)
+REDIS_TIMEOUT_SECONDS = 0.25
+RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
 SETTINGS_CACHE_SECONDS = 10  # how long another process may use moderation rules before a change
 
 # CSRF tokens of every form but the comment form (sign-in, moderation, report, status

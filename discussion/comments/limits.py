@@ -9,14 +9,15 @@ from werkzeug.wrappers import Response
 from ..extensions import limiter
 
 
-def _not_previewing(_response: Response) -> bool:
-    """A preview (the form's ``preview`` button) is not a comment: it uses up nothing."""
-    return "preview" not in request.form
+def _counts(response: Response) -> bool:
+    """A preview (the form's ``preview`` button) is not a comment, and a post the site
+    could not take (5xx: the database was down) was not posted: neither uses up any."""
+    return "preview" not in request.form and response.status_code < 500
 
 
 posting = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_COMMENTS"],
     scope="comment-posts",
     methods=["POST"],
-    deduct_when=_not_previewing,
+    deduct_when=_counts,
 )

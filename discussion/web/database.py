@@ -14,22 +14,29 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
 from ..extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# The database could not answer: PostgreSQL down, restarting or failing over (a refused
+# or dropped connection), SQLite locked beyond the busy timeout or its disk full, the
+# pool out of connections. The request is answered 503 (web/errors.py), nothing stored.
+UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={_busy_milliseconds}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
+
+_busy_milliseconds = 10_000  # SQLITE_BUSY_SECONDS, set by init_app
 
 _READING = "discussion_reading"
 
@@ -96,15 +103,25 @@ def _begin_sqlite(connection: Connection) -> None:
 
 
 def engine_options(app: Flask) -> None:
-    """Before the engine exists: ping pooled connections only where a server can drop them."""
+    """Before the engine exists: ping pooled connections where a server can drop them (a
+    restarted PostgreSQL: the pool recovers by itself), bound the time to connect."""
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+    url = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not url.startswith("sqlite"):
         options.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # An unreachable server fails a request in seconds instead of the system's
+        # minutes, so the reader gets the 503 page while a worker is still theirs.
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", app.config["DATABASE_CONNECT_SECONDS"])
+        options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
+    global _busy_milliseconds
+    _busy_milliseconds = int(float(app.config["SQLITE_BUSY_SECONDS"]) * 1000)
     app.teardown_appcontext(_close_read_connection)
     with app.app_context():
         engine: Engine = db.engine

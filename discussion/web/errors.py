@@ -1,14 +1,23 @@
-"""Error pages in the site's layout; a 500 rolls back the session first."""
+"""Error pages in the site's layout; a 500 rolls back the session first; a database
+that cannot answer gets a 503 that keeps what the visitor typed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
 
-from flask import Flask, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+from flask import Flask, current_app, g, render_template, request
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 from werkzeug.wrappers import Response
 
-from ..extensions import db
+from ..extensions import db, login_manager
+from .database import UNAVAILABLE
 
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
@@ -19,6 +28,14 @@ MESSAGES = {
     429: "Too many requests. Please wait a moment before trying again.",
     500: "Something went wrong on our side. It has been logged; please try again later.",
 }
+UNREACHABLE = "The site cannot reach its database this moment. Please try again in a moment."
+UNSAVED = (
+    "Nothing was saved: the site cannot reach its database this moment. What you typed is "
+    "below; please try again in a moment."
+)
+# Form fields never written back into a page (secrets), and fields kept out of sight.
+_SECRET = ("password", "secret")
+_HIDDEN = frozenset({"csrf_token", "token", "website"})
 
 
 def answer_under(app: Flask, prefix: str, render: Callable[[HTTPException], Response]) -> None:
@@ -56,6 +73,78 @@ def internal_error(error: InternalServerError) -> Response:
     return render_error(error)
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field the visitor sent, to send again from the 503 page."""
+
+    name: str
+    value: str
+
+    @property
+    def label(self) -> str:
+        return "Comment" if self.name == "body" else self.name.replace("_", " ").capitalize()
+
+    @property
+    def kind(self) -> str:
+        """``hidden`` for tokens, ids and empty fields, ``textarea`` for long text."""
+        if self.name in _HIDDEN or not self.value or self.name.endswith("_id"):
+            return "hidden"
+        return "textarea" if "\n" in self.value or len(self.value) > 80 else "text"
+
+
+def kept_fields() -> list[Field]:
+    """The form fields of this request, secrets left out (a visitor's password is never
+    written into a page)."""
+    if request.method in ("GET", "HEAD") or request.mimetype not in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        return []
+    return [
+        Field(name, value)
+        for name, value in request.form.items(multi=True)
+        if not any(secret in name.lower() for secret in _SECRET)
+    ]
+
+
+def database_unavailable(error: Exception) -> Response:
+    """503 while the database cannot answer, with Retry-After and the visitor's text.
+
+    Nothing is half-done: the transaction rolls back (on a dead connection, the pool
+    drops it). The page needs no database: it is rendered for an anonymous visitor
+    (loading the signed-in account would ask the database again)."""
+    with suppress(*UNAVAILABLE):
+        db.session.rollback()
+    current_app.logger.warning(
+        "database unavailable (%s %s): %s",
+        request.method,
+        request.path,
+        str(getattr(error, "orig", None) or error).splitlines()[0][:200],
+    )
+    seconds = current_app.config["RETRY_AFTER_SECONDS"]
+    unavailable = ServiceUnavailable(UNREACHABLE, retry_after=seconds)
+    for prefix, render in current_app.extensions.get("error_renderers", {}).items():
+        if request.path.startswith(prefix):
+            return render(unavailable)
+    g._login_user = login_manager.anonymous_user()  # Flask-Login's per-request user
+    fields = kept_fields()
+    try:
+        page = render_template(
+            "errors/unavailable.html",
+            message=UNSAVED if fields else UNREACHABLE,
+            fields=fields,
+            action=request.full_path if request.query_string else request.path,
+        )
+    except UNAVAILABLE:  # a template that asked the database after all: plain text
+        page = UNREACHABLE + "\n"
+        return Response(page, 503, {"Retry-After": str(seconds)}, mimetype="text/plain")
+    response = unavailable.get_response()
+    response.set_data(page)
+    response.content_type = "text/html; charset=utf-8"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     for code in MESSAGES:
@@ -63,3 +152,5 @@ def init_app(app: Flask) -> None:
             app.register_error_handler(code, render_error)
     app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(InternalServerError, internal_error)
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, database_unavailable)

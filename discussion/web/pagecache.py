@@ -88,7 +88,7 @@ class PageCache:
         self.count(False)
         if method == "HEAD" or self.max_entries <= 0:
             return self.app(environ, start_response)
-        return self._fetch(key, environ, start_response)
+        return self._fetch(key, entry, environ, start_response)
 
     def _anonymous(self, environ: WSGIEnvironment) -> bool:
         if "HTTP_AUTHORIZATION" in environ:
@@ -98,22 +98,31 @@ class PageCache:
         return not self.private_cookies.intersection(parse_cookie(environ))
 
     def _fetch(
-        self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse
+        self,
+        key: tuple[str, ...],
+        stale: _Entry | None,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
     ) -> Iterable[bytes]:
-        """Ask the app; keep its answer when it is shareable, else pass it straight on."""
+        """Ask the app; keep its answer when it is shareable, else pass it straight on.
+        When the app cannot answer (503: its database is down), the copy that expired
+        is served instead, as nginx does (``proxy_cache_use_stale``)."""
         generation = self.generation
         answer: list[Any] = []  # [status, headers, seconds it may be shared]
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seconds = _shared_seconds(status, headers)
             answer[:] = [status, headers, seconds]
-            if not seconds:
+            if not seconds and not (stale and status.startswith("503")):
                 return start_response(status, headers, exc_info)
             return lambda data: None  # the body comes back through the iterable
 
         chunks = self.app(environ, capture)
         if not answer:  # WSGI lets an app answer on its first chunk: read it all
             chunks = _read(chunks)
+        if stale and answer[0].startswith("503"):
+            _read(chunks)
+            return self._serve(stale, environ, start_response)
         if not answer[2]:
             return chunks
         status, headers, seconds = answer

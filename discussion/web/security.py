@@ -62,10 +62,14 @@ def _desk_body_limits() -> None:
 
 
 def _reject_malformed_forms() -> None:
-    """A form body that is not valid UTF-8 is refused with 400, not silently mangled."""
+    """A form body that is not valid UTF-8, or shorter than its Content-Length (the
+    client was cut off mid-body; gunicorn hands over what arrived), is refused with
+    400, not silently mangled or stored in part."""
     if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
         return
     data = request.get_data(cache=True)
+    if request.content_length is not None and len(data) < request.content_length:
+        abort(400)
     try:
         parse_qsl(
             data.decode("ascii"),

@@ -1,0 +1,207 @@
+"""The database stops answering: PostgreSQL restarted, SQLite locked or its disk full.
+
+Readers keep what was cached, everyone else gets a 503 that keeps their text, nothing
+acknowledged with a 303 is lost, and the site recovers by itself.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from .support import ARTICLE, Answer, Postgres, comment_form, fetch, fill, session_cookie
+
+NOTHING_SAVED = "Nothing was saved"
+
+
+def _pending_reader(url: str, tag: str) -> tuple[str, str]:
+    """A reader who posted (so has a session): their cookie and the page's form."""
+    page = fetch(url + ARTICLE).text
+    posted = fetch(url + ARTICLE + "/comments", comment_form(page, f"{tag} first"))
+    assert posted.status == 303, posted.text
+    return session_cookie(posted), page
+
+
+def test_a_postgresql_restart_keeps_readers_reading_and_loses_nothing(
+    serve, postgres: Postgres
+) -> None:
+    site = serve(postgres.url)
+    tag = uuid.uuid4().hex[:10]
+    cookie, page = _pending_reader(site.url, tag)
+    for _ in range(10):  # every worker has the shared page
+        assert fetch(site.url + ARTICLE).status == 200
+
+    acknowledged: list[str] = []
+    answers: dict[str, list[Answer]] = {"anonymous": [], "session": [], "post": []}
+    stop = threading.Event()
+
+    def read(kind: str, cookie: str = "") -> None:
+        while not stop.is_set():
+            answers[kind].append(fetch(site.url + ARTICLE, cookie=cookie, timeout=15))
+            time.sleep(0.02)
+
+    def post() -> None:
+        n = 0
+        while not stop.is_set():
+            body = f"{tag} number {n}"
+            answer = fetch(site.url + ARTICLE + "/comments", comment_form(page, body), timeout=15)
+            answers["post"].append(answer)
+            if answer.status == 303:
+                acknowledged.append(body)
+            elif answer.status == 503:
+                assert body in answer.text  # the reader's text is on the page
+            n += 1
+            time.sleep(0.05)
+
+    threads = [
+        threading.Thread(target=read, args=("anonymous",)),
+        threading.Thread(target=read, args=("session", cookie)),
+        threading.Thread(target=post),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1)
+        with postgres.down():
+            time.sleep(1)  # the pool's connections are now dead
+            outage = {k: len(v) for k, v in answers.items()}
+            time.sleep(4)
+            during = {k: v[outage[k] :] for k, v in answers.items()}
+        back = time.monotonic()
+        recovered = None
+        while time.monotonic() - back < 30:
+            answer = fetch(site.url + ARTICLE, cookie=cookie, timeout=15)
+            if answer.status == 200:
+                recovered = time.monotonic() - back
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+
+    statuses = {k: {a.status for a in v} for k, v in answers.items()}
+    assert not any(500 in s or 0 in s for s in statuses.values()), (statuses, site.log)
+    # Cached pages carried the anonymous readers through; the rest was told to retry.
+    assert {a.status for a in during["anonymous"]} == {200}
+    assert {a.status for a in during["session"]} == {503}
+    assert {a.status for a in during["post"]} == {503}
+    unavailable = during["post"][0]
+    assert unavailable.headers["retry-after"] == "5"
+    assert NOTHING_SAVED in unavailable.text
+    # The pool came back by itself, within seconds of the server.
+    assert recovered is not None and recovered < 10, site.log
+    assert fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} after")).status == 303
+    acknowledged.append(f"{tag} after")
+    # Every acknowledged comment is stored, once.
+    for body in acknowledged:
+        assert postgres.count("SELECT count(*) FROM comments WHERE body_text = %s", body) == 1
+    site.no_tracebacks()
+
+
+def test_staff_actions_during_an_outage_change_nothing(serve, postgres: Postgres) -> None:
+    site = serve(postgres.url)
+    site.flask("create-moderator", "mo", "--password", "correct horse battery", "--role", "admin")
+    tag = uuid.uuid4().hex[:10]
+    _pending_reader(site.url, tag)
+    login = fetch(site.url + "/auth/login")
+    signed_in = fetch(
+        site.url + "/auth/login",
+        {"username": "mo", "password": "correct horse battery", "csrf_token": _token(login)},
+        cookie=session_cookie(login),
+    )
+    assert signed_in.status in (302, 303), signed_in.text
+    cookie = session_cookie(signed_in)
+    queue = fetch(site.url + "/moderation/", cookie=cookie)
+    assert tag in queue.text
+    comment_id = postgres.count("SELECT id FROM comments WHERE body_text = %s", f"{tag} first")
+    form = {"csrf_token": _token(queue), "seen": "pending"}
+    with postgres.down():
+        assert fetch(site.url + "/moderation/", cookie=cookie).status == 503
+        refused = fetch(
+            site.url + f"/moderation/comments/{comment_id}/approve", form, cookie=cookie
+        )
+        # The password of the sign-in form is never written back into a page.
+        login_refused = fetch(
+            site.url + "/auth/login",
+            {"username": "mo", "password": "correct horse battery", "csrf_token": _token(login)},
+            cookie=session_cookie(login),
+        )
+    assert refused.status == 503, refused.text
+    assert "correct horse battery" not in login_refused.text and login_refused.status == 503
+    assert 'value="mo"' in login_refused.text
+    pending = "SELECT count(*) FROM comments WHERE id = %s AND state = 'pending'"
+    assert postgres.count(pending, comment_id) == 1  # not approved by the refused action
+    site.no_tracebacks()
+
+
+def _token(answer: Answer) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', answer.text)
+    assert match, answer.text
+    return match.group(1)
+
+
+def test_sqlite_locked_beyond_the_busy_timeout_answers_503_with_the_text_kept(
+    serve, tmp_path: Path
+) -> None:
+    database = tmp_path / "locked.sqlite3"
+    site = serve(f"sqlite:///{database}", SQLITE_BUSY_SECONDS="0.5")
+    page = fetch(site.url + ARTICLE).text
+    tag = uuid.uuid4().hex[:10]
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        refused = fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} locked"))
+        reading = fetch(site.url + ARTICLE)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.status == 503 and f"{tag} locked" in refused.text
+    assert reading.status == 200  # readers are not held up by a writer
+    again = fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} locked"))
+    assert again.status == 303
+    with sqlite3.connect(database) as check:
+        stored = check.execute(
+            "SELECT count(*) FROM comments WHERE body_text = ?", (f"{tag} locked",)
+        ).fetchone()[0]
+    assert stored == 1
+    site.no_tracebacks()
+
+
+def test_sqlite_on_a_full_disk_answers_503_and_writes_nothing_half(serve, small_disk: Path) -> None:
+    database = small_disk / "full.sqlite3"
+    site = serve(f"sqlite:///{database}")
+    page = fetch(site.url + ARTICLE).text
+    tag = uuid.uuid4().hex[:10]
+    with sqlite3.connect(database) as check:  # new writes must grow the files
+        check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    filler = fill(small_disk)
+    try:
+        refused = [
+            fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} {n} " + "x" * 4000))
+            for n in range(5)
+        ]
+        reading = fetch(site.url + ARTICLE, cookie="session=x")
+    finally:
+        filler.unlink()
+    assert {a.status for a in refused} == {503}, [a.status for a in refused]
+    assert all(f"{tag} {n}" in a.text for n, a in enumerate(refused))
+    assert reading.status == 200
+    again = fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} later"))
+    assert again.status == 303
+    with sqlite3.connect(database) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        bodies = [
+            r[0]
+            for r in check.execute(
+                "SELECT body_text FROM comments WHERE body_text LIKE ?", (f"{tag}%",)
+            )
+        ]
+    assert bodies == [f"{tag} later"]
+    site.no_tracebacks()
