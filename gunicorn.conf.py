@@ -24,3 +24,6 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 # Workers' heartbeat files in memory, not on a disk that may stall or fill up.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
+# two servers on one machine would take it from each other. Nothing here uses it.
+control_socket_disable = True

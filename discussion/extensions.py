@@ -1,8 +1,8 @@
 """Flask extensions, created unbound and bound to the app in ``create_app``."""
 
-import logging
 from typing import Any
 
+from flask import current_app
 from flask_caching import Cache as _Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -70,14 +70,13 @@ class Cache(_Cache):
         except (OSError, RedisError) as error:
             if self.reachable:
                 self.reachable = False
-                _log.warning("cache unreachable, serving without it: %s", error)
+                current_app.logger.warning("cache unreachable, serving without it: %s", error)
             return failed
         if not self.reachable:
             self.reachable = True
-            _log.warning("cache reachable again")
+            current_app.logger.warning("cache reachable again")
         return answer
 
 
-_log = logging.getLogger("discussion.cache")
 cache = Cache()
 mailman = Mail()  # bound by discussion.mail.delivery.init_app

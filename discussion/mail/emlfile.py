@@ -1,8 +1,10 @@
 """A Flask-Mailman backend for sites without a mail server: each message becomes one
-``.eml`` file (openable by any mail program) under ``MAIL_FILE_PATH``."""
+``.eml`` file (openable by any mail program) under ``MAIL_FILE_PATH``, written whole or
+not at all (a full disk leaves no half file; the mail waits for its retry)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +26,12 @@ class EmailBackend(BaseEmailBackend):
         self.file_path.mkdir(parents=True, exist_ok=True)
         for message in email_messages:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            path = self.file_path / f"{stamp}-{secrets.token_hex(6)}.eml"
-            path.write_bytes(message.message().as_bytes())
+            name = f"{stamp}-{secrets.token_hex(6)}.eml"
+            partial = self.file_path / f".{name}.part"
+            try:
+                partial.write_bytes(message.message().as_bytes())
+                os.replace(partial, self.file_path / name)
+            except OSError:
+                partial.unlink(missing_ok=True)
+                raise
         return len(email_messages)

@@ -47,10 +47,14 @@ def upload(
         alt=alt,
         uploaded_by=editor.id,
     )
+    saved: list[str] = []
     try:
         for rendition in prepared.renditions:
             store.save(media.file_name(rendition.width), rendition.data)
+            saved.append(media.file_name(rendition.width))
     except StorageFull:
+        for name in saved:  # no widths of an image the library does not list
+            store.delete(name)
         raise UploadRefused(
             "The image was not stored: the media storage is full. Nothing else was lost; "
             "tell the site's administrators."

@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     """Wrap the app with request ids; JSON lines when ``LOG_FORMAT`` is "json"."""
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
     if str(app.config.get("LOG_FORMAT", "text")).lower() != "json":
+        _follow_app(app)
         return
     handler = logging.StreamHandler()
     handler.setFormatter(
@@ -94,3 +95,17 @@ def init_app(app: Flask) -> None:
         logger.propagate = False
     app.before_request(_start)
     app.after_request(_log_request)
+    _follow_app(app)
+
+
+# Libraries whose messages tell of the site's health (the rate limiter losing its
+# storage and finding it again): their lines go where the app's go.
+_LIBRARY_LOGGERS = ("flask-limiter",)
+
+
+def _follow_app(app: Flask) -> None:
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = list(app.logger.handlers)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
