@@ -77,8 +77,12 @@ def publication_ids(urls: Iterable[str]) -> dict[str, int]:
 
 
 def _own_slug(url: str) -> str | None:
-    """The slug when the address is one of this site's article pages."""
-    site = normalize(links.site_url())
+    """The slug when the address is one of this site's article pages (none known when
+    SITE_URL is not set: the embedded thread still works for other sites' pages)."""
+    try:
+        site = normalize(links.site_url())
+    except links.NoSiteAddress:
+        return None
     if site is None or origin_of(site) != origin_of(url):
         return None
     base = urlsplit(site).path.rstrip("/")

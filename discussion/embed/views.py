@@ -31,7 +31,7 @@ from ..mail import limits as mail_limits
 from ..models import Comment, CommentState, Publication, utcnow
 from ..moderation import settings
 from ..web import database, pagecache, security
-from ..web.errors import render_error
+from ..web.errors import database_unavailable, render_error
 from ..web.params import page_arg, parse_id, without_control_characters
 from . import pages
 
@@ -250,6 +250,15 @@ def expired(error: CSRFError) -> Any:
 @bp.errorhandler(TooManyRequests)
 def too_many(error: TooManyRequests) -> Any:
     return _refused(error, SLOW_DOWN)
+
+
+def _unavailable(error: Exception) -> Response:
+    """The 503 page with the reader's text, shown inside the frame like the thread."""
+    return _framed_by_embed_origins(database_unavailable(error))
+
+
+for _error in database.UNAVAILABLE:
+    bp.register_error_handler(_error, _unavailable)
 
 
 def _refused(error: HTTPException, notice: str) -> Any:

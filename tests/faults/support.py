@@ -9,6 +9,7 @@ service a test stops is started again in a ``finally`` block, and thrown away at
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import secrets
@@ -61,21 +62,29 @@ class Answer:
 
 
 def fetch(
-    url: str, form: dict[str, str] | None = None, cookie: str = "", timeout: float = 15
+    url: str,
+    form: dict[str, str] | None = None,
+    cookie: str = "",
+    timeout: float = 15,
+    *,
+    json_body: dict[str, str] | None = None,
 ) -> Answer:
-    """One GET (or form POST) on a fresh connection; never raises."""
+    """One GET (or form or JSON POST) on a fresh connection; never raises."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     headers = {"Cookie": cookie} if cookie else {}
     body = None
-    if form is not None:
-        body = urlencode(form)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if form is not None or json_body is not None:
+        if json_body is not None:
+            body, headers["Content-Type"] = json.dumps(json_body), "application/json"
+        else:
+            body = urlencode(form or {})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers["Origin"] = f"{parts.scheme}://{parts.netloc}"
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     started = time.monotonic()
     try:
-        connection.request("POST" if form is not None else "GET", path, body, headers)
+        connection.request("GET" if body is None else "POST", path, body, headers)
         response = connection.getresponse()
         text = response.read().decode("utf-8", "replace")
         return Answer(
@@ -312,10 +321,9 @@ class Postgres:
             return connection.execute(sql, params).fetchone()[0]
 
 
-@pytest.fixture
-def postgres() -> Iterator[Postgres]:
-    if PG_BIN is None or not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL's server programs are not installed (.ci/run installs them)")
+@contextmanager
+def temporary_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server made for the block and thrown away after it."""
     directory = Path(tempfile.mkdtemp(prefix="faults-pg-"))
     directory.chmod(0o755)
     if os.geteuid() == 0:
@@ -340,6 +348,14 @@ def postgres() -> Iterator[Postgres]:
             timeout=60,
         )
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres() -> Iterator[Postgres]:
+    if PG_BIN is None or not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL's server programs are not installed (.ci/run installs them)")
+    with temporary_postgres() as server:
+        yield server
 
 
 @dataclass

@@ -6,11 +6,13 @@ acknowledged with a 303 is lost, and the site recovers by itself.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 from .support import ARTICLE, Answer, Postgres, comment_form, fetch, fill, session_cookie
 
@@ -151,19 +153,42 @@ def test_sqlite_locked_beyond_the_busy_timeout_answers_503_with_the_text_kept(
     serve, tmp_path: Path
 ) -> None:
     database = tmp_path / "locked.sqlite3"
-    site = serve(f"sqlite:///{database}", SQLITE_BUSY_SECONDS="0.5")
+    other_site = "https://www.example.org"
+    site = serve(
+        f"sqlite:///{database}",
+        SQLITE_BUSY_SECONDS="0.5",
+        EMBED_ORIGINS=json.dumps([other_site]),
+        EMBED_CREATE_PUBLICATIONS="true",
+    )
     page = fetch(site.url + ARTICLE).text
+    frame = f"/embed/thread?url={quote(other_site + '/news/story')}&title=Story"
+    framed_page = fetch(site.url + frame)
     tag = uuid.uuid4().hex[:10]
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         refused = fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} locked"))
         reading = fetch(site.url + ARTICLE)
+        api = fetch(
+            site.url + "/api/v1/publications/khamenei-rejects-us-talks-on-twitter/comments",
+            json_body={"name": "Ada", "body": f"{tag} api"},
+        )
+        framed = fetch(
+            site.url + frame,
+            comment_form(framed_page.text, f"{tag} framed"),
+            cookie=session_cookie(framed_page),
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert refused.status == 503 and f"{tag} locked" in refused.text
     assert reading.status == 200  # readers are not held up by a writer
+    # The API answers a problem document; the embedded thread keeps the text in its frame.
+    assert api.status == 503 and api.headers["content-type"] == "application/problem+json"
+    assert json.loads(api.text)["type"].endswith("#problem-unavailable")
+    assert api.headers["retry-after"] == "5"
+    assert framed.status == 503 and f"{tag} framed" in framed.text
+    assert other_site in framed.headers["content-security-policy"]
     again = fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} locked"))
     assert again.status == 303
     with sqlite3.connect(database) as check:
