@@ -9,11 +9,13 @@ not apply to that case), so several server processes posting at once would see e
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
@@ -35,6 +37,38 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
+
+class Outage:
+    """Tells the log when this process finds the database unavailable, and when it gets
+    a connection again: two lines an outage, not one per refused request."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.refusals = 0
+
+    def refused(self, error: BaseException) -> None:
+        """A request was answered 503 because of ``error``."""
+        self.refusals += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            current_app.logger.warning(
+                "database unavailable, answering 503 until it is back: %s",
+                reason[0][:200] if reason else type(error).__name__,
+            )
+
+    def connected(self, *_args: Any) -> None:
+        """A connection was checked out of the pool, pinged where the server can drop it."""
+        if self.since is not None:
+            logging.getLogger(__name__).warning(
+                "database reachable again after %.1f s (%d requests answered 503)",
+                time.monotonic() - self.since,
+                self.refusals,
+            )
+            self.since, self.refusals = None, 0
+
+
+outage = Outage()
 
 _busy_milliseconds = 10_000  # SQLITE_BUSY_SECONDS, set by init_app
 
@@ -125,6 +159,7 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_read_connection)
     with app.app_context():
         engine: Engine = db.engine
+        event.listen(engine, "checkout", outage.connected)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _configure_sqlite)
             event.listen(engine, "begin", _begin_sqlite)

@@ -17,6 +17,7 @@ from werkzeug.exceptions import (
 from werkzeug.wrappers import Response
 
 from ..extensions import db, login_manager
+from . import database
 from .database import UNAVAILABLE
 
 MESSAGES = {
@@ -115,12 +116,7 @@ def database_unavailable(error: Exception) -> Response:
     (loading the signed-in account would ask the database again)."""
     with suppress(*UNAVAILABLE):
         db.session.rollback()
-    current_app.logger.warning(
-        "database unavailable (%s %s): %s",
-        request.method,
-        request.path,
-        str(getattr(error, "orig", None) or error).splitlines()[0][:200],
-    )
+    database.outage.refused(error)
     seconds = current_app.config["RETRY_AFTER_SECONDS"]
     unavailable = ServiceUnavailable(UNREACHABLE, retry_after=seconds)
     for prefix, render in current_app.extensions.get("error_renderers", {}).items():

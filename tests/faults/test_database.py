@@ -97,6 +97,10 @@ def test_a_postgresql_restart_keeps_readers_reading_and_loses_nothing(
     assert NOTHING_SAVED in unavailable.text
     # The pool came back by itself, within seconds of the server.
     assert recovered is not None and recovered < 10, site.log
+    # The log tells of the outage once per process, not once per refused request.
+    log = site.log
+    assert 1 <= log.count("database unavailable, answering 503") <= 2, log
+    assert log.count("database reachable again") >= 1, log
     assert fetch(site.url + ARTICLE + "/comments", comment_form(page, f"{tag} after")).status == 303
     acknowledged.append(f"{tag} after")
     # Every acknowledged comment is stored, once.
