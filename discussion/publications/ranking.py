@@ -203,7 +203,12 @@ class Corpus:
         counts: list[Counter[str]] = []
         local_df: Counter[str] = Counter()
         for doc in self._docs:
-            tf = Counter(doc.counts) if doc.counts is not None else term_counts(doc.title, doc.text)
+            if isinstance(doc.counts, Counter):
+                tf = doc.counts  # kept, not copied: the model never changes it
+            elif doc.counts is not None:
+                tf = Counter(doc.counts)
+            else:
+                tf = term_counts(doc.title, doc.text)
             counts.append(tf)
             local_df.update(tf.keys())
         self._counts = counts

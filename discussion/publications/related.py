@@ -92,10 +92,12 @@ def steer(publication: Publication, related_id: int, change: str, editor: Modera
 
 
 def _doc(publication: Publication, pins: tuple[int, ...], excluded: frozenset[int]) -> ranking.Doc:
+    """A publication as the ranking sees it: its term counts, not its text."""
     return ranking.Doc(
         id=publication.id,
         title=publication.title,
-        text=terms.text_of(publication),
+        text="",
+        counts=ranking.term_counts(publication.title, terms.text_of(publication)),
         types=frozenset(t.name for t in publication.types),
         topics=frozenset(t.name for t in publication.topics),
         published=publication.published,
@@ -123,12 +125,16 @@ def _pins_and_exclusions(
 
 
 def corpus() -> ranking.Corpus:
-    """The ranking model over every publication, with editors' pins and exclusions."""
+    """The ranking model over every publication, with editors' pins and exclusions.
+
+    Publications are read ``CORPUS_BATCH`` at a time and only their term counts are kept,
+    so memory holds the model, not the collection's text and rows."""
     pins, excluded = _pins_and_exclusions()
     publications = db.session.scalars(
-        select(Publication).options(
-            selectinload(Publication.types), selectinload(Publication.topics)
-        )
+        select(Publication)
+        .options(selectinload(Publication.types), selectinload(Publication.topics))
+        .order_by(Publication.id)
+        .execution_options(yield_per=CORPUS_BATCH)
     )
     return ranking.Corpus(
         _doc(p, tuple(pins.get(p.id, ())), frozenset(excluded.get(p.id, ()))) for p in publications
@@ -147,14 +153,22 @@ def refresh_all(limit: int | None = None) -> int:
     limit = limit or current_app.config["RELATED_LIMIT"]
     model = corpus()
     terms.rebuild(model)
+    ranked: Iterable[tuple[int, list[ranking.Match]]]
     if len(model.ids()) <= EXHAUSTIVE_UP_TO:
-        lists = model.rank_all(limit=limit)
-        store_many(lists)
-        return len(lists)
-    published_at = dict(db.session.execute(select(Publication.id, Publication.published_at)).all())
+        ranked = ((i, model.rank(i, limit)) for i in model.ids())
+    else:
+        published_at = dict(
+            db.session.execute(select(Publication.id, Publication.published_at)).all()
+        )
+        ranked = (
+            (i, model.rank(i, limit, among=found))
+            for i, found in terms.candidates_of_all(model, published_at)
+        )
+    # Lists are ranked and written a batch at a time: the whole collection's lists never
+    # wait in memory together (13,000 lists stored at once took 80 MB).
     count, batch = 0, {}
-    for publication_id, found in terms.candidates_of_all(model, published_at):
-        batch[publication_id] = model.rank(publication_id, limit, among=found)
+    for publication_id, matches in ranked:
+        batch[publication_id] = matches
         if len(batch) >= STORE_BATCH:
             store_many(batch)
             count, batch = count + len(batch), {}
@@ -162,6 +176,7 @@ def refresh_all(limit: int | None = None) -> int:
     return count + len(batch)
 
 
+CORPUS_BATCH = 500  # publications read at a time to build the ranking model
 STORE_BATCH = 500  # lists written at a time by a full refresh
 EXHAUSTIVE_UP_TO = 20_000  # publications a full refresh compares pair by pair
 
