@@ -10,7 +10,13 @@ import pytest
 from flask import Flask
 
 from discussion.extensions import db
-from discussion.models import Publication, PublicationState, PublicationTerm, TermFrequency
+from discussion.models import (
+    Publication,
+    PublicationState,
+    PublicationTerm,
+    RelatedPublication,
+    TermFrequency,
+)
 from discussion.publications import content, related, terms
 
 VOCABULARY = {
@@ -116,6 +122,20 @@ def test_a_small_archives_full_refresh_compares_every_pair(
     related.refresh_all()
     exhaustive = full_recompute(app.config["RELATED_LIMIT"])
     assert all(stored(p.id) == exhaustive[p.id] for p in made)
+
+
+def test_a_full_refresh_in_small_batches_stores_every_list(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_collection(random.Random(4), size=30)
+    expected = full_recompute(app.config["RELATED_LIMIT"])
+    db.session.execute(db.delete(RelatedPublication))
+    monkeypatch.setattr(related, "CORPUS_BATCH", 7)  # the model read in five batches
+    monkeypatch.setattr(related, "STORE_BATCH", 4)  # lists written in eight
+    assert related.refresh_all() == len(made)
+    db.session.commit()
+    assert {p.id: stored(p.id) for p in made} == expected
+    assert any(expected.values())
 
 
 def test_unpublishing_leaves_every_list(app: Flask) -> None:
