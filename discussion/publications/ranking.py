@@ -413,9 +413,10 @@ class Corpus:
         i, j = self._index(doc_id), self._index(other_id)
         return self._match(i, j, self._score(i, j, self._cosine(i, j)), False)
 
-    def vector(self, doc_id: int) -> dict[str, float]:
-        """A document's normalised TF-IDF weights, by term."""
-        return dict(self._vectors[self._index(doc_id)])
+    def vector(self, doc_id: int) -> Mapping[str, float]:
+        """A document's normalised TF-IDF weights, by term (the model's own, not a copy:
+        a refresh reads every document's)."""
+        return self._vectors[self._index(doc_id)]
 
     def rank_all(self, limit: int = 4) -> dict[int, list[Match]]:
         """The related list of every document, keyed by id (in id order)."""
