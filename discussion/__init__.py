@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then FLASK_* variables, then tests."""
-    app = Flask(
+    from .web.errors import Site
+
+    app = Site(
         __name__,
         instance_path=str(ROOT / "instance"),
         instance_relative_config=True,

@@ -103,7 +103,10 @@ CACHE_THRESHOLD = 300  # SimpleCache entries per process (rendered pages of ~20-
 # without it (caches skipped, limits kept in each process) until it is back.
 # (CACHE_OPTIONS gets the same timeouts when CACHE_TYPE is RedisCache: extensions.Cache.)
 REDIS_TIMEOUT_SECONDS = 0.25
-RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+RATELIMIT_STORAGE_OPTIONS = {
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+}
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_SWALLOW_ERRORS = True
 SETTINGS_CACHE_SECONDS = 10  # how long another process may use moderation rules before a change

@@ -9,10 +9,14 @@ from werkzeug.wrappers import Response
 from ..extensions import limiter
 
 
+def answered(response: Response) -> bool:
+    """A request the site could not take (5xx: its database was down) uses up nothing."""
+    return response.status_code < 500
+
+
 def _counts(response: Response) -> bool:
-    """A preview (the form's ``preview`` button) is not a comment, and a post the site
-    could not take (5xx: the database was down) was not posted: neither uses up any."""
-    return "preview" not in request.form and response.status_code < 500
+    """A preview (the form's ``preview`` button) is not a comment: it uses up nothing."""
+    return "preview" not in request.form and answered(response)
 
 
 posting = limiter.shared_limit(

@@ -176,7 +176,9 @@ def _reportable(publication_id: int, comment_id: int) -> Comment:
 
 
 @bp.route("/publications/<slug>/comments/<id:comment_id>/report", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_REPORTS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_REPORTS"], methods=["POST"], deduct_when=limits.answered
+)
 def report(slug: str, comment_id: int) -> Any:
     publication = get_publication(slug)
     comment = _reportable(publication.id, comment_id)
@@ -405,7 +407,7 @@ def permalink(slug: str, comment_id: int) -> Response:
 
 @bp.post("/publications/<slug>/comments/<id:comment_id>/recommend")
 @csrf.exempt  # the form carries the shared page token, checked by RecommendForm
-@limiter.limit(lambda: current_app.config["RATELIMIT_RECOMMENDATIONS"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_RECOMMENDATIONS"], deduct_when=limits.answered)
 def recommend(slug: str, comment_id: int) -> Response:
     publication = get_publication(slug)
     comment = db.session.get(Comment, comment_id)

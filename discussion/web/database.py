@@ -13,34 +13,68 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# The database could not answer: PostgreSQL down, restarting or failing over (a refused
-# or dropped connection), SQLite locked beyond the busy timeout or its disk full, the
-# pool out of connections. The request is answered 503 (web/errors.py), nothing stored.
-UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+# Errors that may mean the database cannot answer; :func:`unavailable` decides.
+UNAVAILABLE = (exc.DBAPIError, exc.TimeoutError)
+# SQLite result codes of a database that cannot answer now: busy or locked beyond the
+# busy timeout, an I/O error, full, cannot open the file, read-only file system.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 8, 10, 13, 14})
+# PostgreSQL SQLSTATE classes and codes: connection exceptions (08), the server shutting
+# down or starting (57P01-57P03), out of disk, memory or connections (53), read-only
+# after failing over to a standby (25006).
+_POSTGRES_UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53", "25006")
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot answer this moment (a 503, and the
+    request may be sent again), rather than a fault of the code or the schema (a 500
+    with its traceback: "no such table" is an OperationalError too).
+
+    PostgreSQL down, restarting or failing over (a refused or dropped connection, a
+    read-only standby), SQLite locked beyond the busy timeout or its disk full, the
+    pool out of connections."""
+    if isinstance(error, exc.TimeoutError):
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_UNAVAILABLE  # extended codes keep the primary in the low byte
+    state = getattr(original, "sqlstate", None)
+    if state:
+        return state.startswith(_POSTGRES_UNAVAILABLE)
+    # No code at all: the driver failed before any server answered (refused, timed out).
+    return isinstance(error, exc.OperationalError | exc.InterfaceError)
+
+
+def _configure_sqlite(busy_milliseconds: int, dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={_busy_milliseconds}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_milliseconds}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 class Outage:
-    """Tells the log when this process finds the database unavailable, and when it gets
-    a connection again: two lines an outage, not one per refused request."""
+    """Tells the log when this process finds the database unavailable, and when it works
+    again: two lines an outage, not one per refused request. A server that was down is
+    back when a connection is checked out again (pinged first); a SQLite file that was
+    locked or full, whose reads went on meanwhile, when a transaction commits."""
 
     def __init__(self) -> None:
         self.since: float | None = None
@@ -57,10 +91,10 @@ class Outage:
                 reason[0][:200] if reason else type(error).__name__,
             )
 
-    def connected(self, *_args: Any) -> None:
-        """A connection was checked out of the pool, pinged where the server can drop it."""
+    def back(self, *_args: Any) -> None:
+        """The database answered again (a checkout, or a session's commit, see the class)."""
         if self.since is not None:
-            logging.getLogger(__name__).warning(
+            (current_app.logger if has_app_context() else logging.getLogger(__name__)).warning(
                 "database reachable again after %.1f s (%d requests answered 503)",
                 time.monotonic() - self.since,
                 self.refusals,
@@ -69,8 +103,6 @@ class Outage:
 
 
 outage = Outage()
-
-_busy_milliseconds = 10_000  # SQLITE_BUSY_SECONDS, set by init_app
 
 _READING = "discussion_reading"
 
@@ -154,12 +186,14 @@ def engine_options(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
-    global _busy_milliseconds
-    _busy_milliseconds = int(float(app.config["SQLITE_BUSY_SECONDS"]) * 1000)
     app.teardown_appcontext(_close_read_connection)
     with app.app_context():
         engine: Engine = db.engine
-        event.listen(engine, "checkout", outage.connected)
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _configure_sqlite)
+            busy = int(float(app.config["SQLITE_BUSY_SECONDS"]) * 1000)
+            event.listen(engine, "connect", partial(_configure_sqlite, busy))
             event.listen(engine, "begin", _begin_sqlite)
+            if not event.contains(Session, "after_commit", outage.back):
+                event.listen(Session, "after_commit", outage.back)
+        else:
+            event.listen(engine, "checkout", outage.back)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app, g, render_template, request
 from werkzeug.exceptions import (
@@ -18,7 +19,6 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db, login_manager
 from . import database
-from .database import UNAVAILABLE
 
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
@@ -31,12 +31,25 @@ MESSAGES = {
 }
 UNREACHABLE = "The site cannot reach its database this moment. Please try again in a moment."
 UNSAVED = (
-    "Nothing was saved: the site cannot reach its database this moment. What you typed is "
-    "below; please try again in a moment."
+    "Your changes may not have been saved: the site cannot reach its database this "
+    "moment. What you typed is below; please send it again in a moment."
 )
-# Form fields never written back into a page (secrets), and fields kept out of sight.
-_SECRET = ("password", "secret")
-_HIDDEN = frozenset({"csrf_token", "token", "website"})
+# Form fields never written back into a page (secrets), and fields kept out of sight:
+# tokens, ids, where to go next, a list's position.
+_SECRET = ("pass", "pwd", "secret", "key")
+_HIDDEN = frozenset({"csrf_token", "token", "website", "next", "seen", "sort", "page", "scope"})
+
+
+class Site(Flask):
+    """The app. The database failing inside an error handler (one that looks up the page
+    a refused form came from, or the signed-in account for the layout) reaches
+    :func:`internal_error` as a 500, which answers the 503 page; the outage is logged
+    once by :data:`database.outage`, so it is not logged again as a traceback."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        if exc_info[1] is not None and database.unavailable(exc_info[1]):
+            return
+        super().log_exception(exc_info)
 
 
 def answer_under(app: Flask, prefix: str, render: Callable[[HTTPException], Response]) -> None:
@@ -70,8 +83,17 @@ def untrusted_host(error: SecurityError) -> Response:
 
 
 def internal_error(error: InternalServerError) -> Response:
-    db.session.rollback()
-    return render_error(error)
+    """A 500; or the 503 when what failed (in a view or in another error handler, such
+    as one that looks up the page a refused form came from) was the database."""
+    original = error.original_exception
+    if isinstance(original, database.UNAVAILABLE) and database.unavailable(original):
+        return database_unavailable(original)
+    with suppress(*database.UNAVAILABLE):
+        db.session.rollback()
+    try:
+        return render_error(error)
+    except database.UNAVAILABLE:  # the database failed while showing another fault
+        return Response(MESSAGES[500] + "\n", 500, mimetype="text/plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +105,7 @@ class Field:
 
     @property
     def label(self) -> str:
-        return "Comment" if self.name == "body" else self.name.replace("_", " ").capitalize()
+        return self.name.replace("_", " ").capitalize()
 
     @property
     def kind(self) -> str:
@@ -114,7 +136,9 @@ def database_unavailable(error: Exception) -> Response:
     Nothing is half-done: the transaction rolls back (on a dead connection, the pool
     drops it). The page needs no database: it is rendered for an anonymous visitor
     (loading the signed-in account would ask the database again)."""
-    with suppress(*UNAVAILABLE):
+    if not database.unavailable(error):
+        raise error  # a fault of the code or the schema: the 500 handler, with its traceback
+    with suppress(*database.UNAVAILABLE):
         db.session.rollback()
     database.outage.refused(error)
     seconds = current_app.config["RETRY_AFTER_SECONDS"]
@@ -129,9 +153,10 @@ def database_unavailable(error: Exception) -> Response:
             "errors/unavailable.html",
             message=UNSAVED if fields else UNREACHABLE,
             fields=fields,
-            action=request.full_path if request.query_string else request.path,
+            action=request.script_root
+            + (request.full_path if request.query_string else request.path),
         )
-    except UNAVAILABLE:  # a template that asked the database after all: plain text
+    except database.UNAVAILABLE:  # a template that asked the database after all
         page = UNREACHABLE + "\n"
         return Response(page, 503, {"Retry-After": str(seconds)}, mimetype="text/plain")
     response = unavailable.get_response()
@@ -148,5 +173,5 @@ def init_app(app: Flask) -> None:
             app.register_error_handler(code, render_error)
     app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(InternalServerError, internal_error)
-    for error in UNAVAILABLE:
+    for error in database.UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
