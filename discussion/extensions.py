@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to the app in ``create_app``."""
 
+import time
 from typing import Any
 
 from flask import current_app
@@ -43,10 +44,12 @@ limiter = Limiter(key_func=get_remote_address)
 class Cache(_Cache):
     """Flask-Caching whose shared backend (Redis) may go away: a cache that cannot
     answer is a miss and a write that cannot land is skipped, so the site serves
-    without it and uses it again when it is back. Said once when it goes, once when
-    it returns, not once per request."""
+    without it and uses it again when it is back. After a failure it is not asked for
+    a second (a hung Redis costs one timeout a second, not one per call). Said once
+    when it goes, once when it returns, not once per request."""
 
     reachable = True
+    retry_at = 0.0
 
     def init_app(self, app: Any, config: Any = None) -> None:
         if "redis" in str(app.config.get("CACHE_TYPE", "")).lower():
@@ -65,9 +68,12 @@ class Cache(_Cache):
         return self._quietly(super().delete, False, *args, **kwargs)
 
     def _quietly(self, call: Any, failed: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.reachable and time.monotonic() < self.retry_at:
+            return failed
         try:
             answer = call(*args, **kwargs)
         except (OSError, RedisError) as error:
+            self.retry_at = time.monotonic() + 1
             if self.reachable:
                 self.reachable = False
                 current_app.logger.warning("cache unreachable, serving without it: %s", error)
