@@ -217,11 +217,12 @@ _READER = f"\x00{secrets.token_hex(8)}\x00"
 
 def _body_key(state: catalog.PageState) -> str:
     """The cache key of the shared body: the publication's version, the thread's page,
-    order and tab, whether comments are open, the hour's form token, the live mark."""
+    order and tab, whether comments are open, the hour's form token, the live mark (a
+    prefix of its own: a shared cache may still hold whole pages under "article/")."""
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
     return (
-        f"article/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"article-body/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
         f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
     )
 
