@@ -36,14 +36,13 @@ SLUG = "khamenei-rejects-us-talks-on-twitter"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def prepare_database(kind: str, workdir: Path) -> str:
-    """A fresh, migrated, seeded database; returns its URL."""
+def prepare_database(kind: str, workdir: Path, name: str = "discussion_load_check") -> str:
+    """A fresh, migrated, seeded database (on PostgreSQL, ``name``); returns its URL."""
     if kind == "sqlite":
         url = f"sqlite:///{workdir / 'load.sqlite3'}"
     else:
         import sqlalchemy as sa
 
-        name = "discussion_load_check"
         engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

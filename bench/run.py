@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/run.py                         # SQLite
     .venv/bin/python bench/run.py --database postgresql   # PostgreSQL on 127.0.0.1:5432
+    .venv/bin/python bench/run.py --scenario story --servers "-w 2" "-w 4"
+    .venv/bin/python bench/run.py --scenario posts        # comment POST against Isso's
+
+``--scenario story`` runs only "when a story breaks" (bench/story.py): readers of the
+200-comment article alone and while comments pour in and a moderator approves, through
+gunicorn and through deploy/nginx.conf, plus the article for a reader with a pending
+comment and for a moderator against the ceiling; once for each ``--servers`` entry
+(extra gunicorn flags, e.g. "-w 4" or "-k gthread --threads 4"), on a database of 2,000
+publications and 10,000 comments unless told otherwise.
 
 Makes a fresh database with 10,000 publications and 100,000 comments, starts the app,
 a minimal Flask app (the ceiling) and Isso under gunicorn with 2 sync workers each, and
@@ -18,6 +27,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,6 +40,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import proxy
+import story
 from load_check import prepare_database, server_env
 from processes import ROOT, free_port, gunicorn, start, stop
 
@@ -194,16 +205,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--duration", type=int, default=8, help="seconds per scenario")
-    parser.add_argument("--publications", type=int, default=10000)
-    parser.add_argument("--comments", type=int, default=100000)
+    parser.add_argument("--scenario", choices=["full", "story", "posts"], default="full")
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        default=[f"-w {WORKERS}"],
+        help='extra gunicorn flags, one set per run of the scenario (e.g. "-w 2" "-w 4")',
+    )
+    parser.add_argument("--publications", type=int)
+    parser.add_argument("--comments", type=int)
     args = parser.parse_args()
+    small = args.scenario != "full"
+    args.publications = args.publications or (2000 if small else 10000)
+    args.comments = args.comments or (10000 if small else 100000)
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     d = args.duration
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        url = prepare_database(args.database, workdir)
+        url = prepare_database(args.database, workdir, "discussion_bench_run")
         env = server_env(url)
         flask = [PYTHON, "-m", "flask", "--app", "discussion"]
         subprocess.run(
@@ -227,8 +248,12 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
+        if args.scenario == "story":
+            return story_scenario(args, workdir, url, env)
+        if args.scenario == "posts":
+            return posts_scenario(args, workdir, url, env)
         app_port, ceiling_port, isso_port = free_port(), free_port(), free_port()
-        app = start(gunicorn(PYTHON, "discussion:create_app()", app_port, WORKERS), env, app_port)
+        app = start(app_server(app_port, args.servers[0]), env, app_port)
         ceiling = start(
             gunicorn(PYTHON, "ceiling:app", ceiling_port, WORKERS),
             {**os.environ, "PYTHONPATH": str(BENCH)},
@@ -267,39 +292,7 @@ def main() -> int:
                 ours.note = f"ceiling {ceil.rps:.0f} rps"
                 results += [ceil, ours]
 
-            # Comment POST: one reader's session and token, a unique text per request.
-            page, cookie = fetch(base + "/publications/demo-comments-20")
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-            tag = f"bench-{secrets.token_hex(4)}"
-            script = workdir / "post.lua"
-            script.write_text(
-                POST_SCRIPT
-                % {
-                    "token": quote(token),
-                    "tag": tag,
-                    "cookie": cookie,
-                    "ok": 303,
-                    "path": "/publications/demo-comments-20/comments",
-                }
-            )
-            post = wrk("comment POST (moderation and rules on)", base, d, script=script)
-            stored = subprocess.run(
-                [
-                    PYTHON,
-                    "-c",
-                    "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]);"
-                    "c = e.connect(); print(*c.execute(sa.text('SELECT count(*), count(DISTINCT "
-                    "body_text) FROM comments WHERE body_text LIKE :p'), {'p': sys.argv[2] + '%'})"
-                    ".one())",
-                    url,
-                    tag,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.split()
-            post.note = f"303s {post.note}, stored {stored[0]} ({stored[1]} distinct)"
-            results.append(post)
+            results.append(comment_post(base, workdir, url, d))
 
             # Listings and the moderation queue, under load and alone (server time).
             index = {
@@ -400,6 +393,150 @@ def main() -> int:
                 stop(process)
 
     report(args, results, isso_get, isso_post, rss, delays)
+    return 0
+
+
+def app_server(port: int, flags: str) -> list[str]:
+    """The app's gunicorn command line with extra flags (a later ``-w`` wins)."""
+    command = gunicorn(PYTHON, "discussion:create_app()", port, WORKERS)
+    return [*command[:-1], *shlex.split(flags), command[-1]]
+
+
+def comment_post(base: str, workdir: Path, url: str, d: int) -> Result:
+    """wrk posting comments as fast as the app takes them; 303s and rows stored."""
+    # Comment POST: one reader's session and token, a unique text per request.
+    page, cookie = fetch(base + "/publications/demo-comments-20")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    tag = f"bench-{secrets.token_hex(4)}"
+    script = workdir / "post.lua"
+    script.write_text(
+        POST_SCRIPT
+        % {
+            "token": quote(token),
+            "tag": tag,
+            "cookie": cookie,
+            "ok": 303,
+            "path": "/publications/demo-comments-20/comments",
+        }
+    )
+    post = wrk("comment POST (moderation and rules on)", base, d, script=script)
+    stored = subprocess.run(
+        [
+            PYTHON,
+            "-c",
+            "import sys, sqlalchemy as sa; e = sa.create_engine(sys.argv[1]);"
+            "c = e.connect(); print(*c.execute(sa.text('SELECT count(*), count(DISTINCT "
+            "body_text) FROM comments WHERE body_text LIKE :p'), {'p': sys.argv[2] + '%'})"
+            ".one())",
+            url,
+            tag,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    post.note = f"303s {post.note}, stored {stored[0]} ({stored[1]} distinct)"
+    return post
+
+
+def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict) -> int:
+    """When a story breaks (bench/story.py), once per ``--servers`` entry: through
+    gunicorn alone and through nginx, then the readers with a session against the ceiling."""
+    d = args.duration
+    lines = [
+        "| server | scenario | rate | p99 | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    readers: list[tuple[str, list[Result]]] = []
+    memory: list[str] = []
+    for n, flags in enumerate(args.servers):
+        app_port, ceiling_port = free_port(), free_port()
+        app = start(app_server(app_port, flags), env, app_port)
+        ceiling_flags = shlex.split(flags)
+        ceiling = start(
+            [
+                *gunicorn(PYTHON, "ceiling:app", ceiling_port, WORKERS)[:-1],
+                *ceiling_flags,
+                "ceiling:app",
+            ],
+            {**os.environ, "PYTHONPATH": str(BENCH)},
+            ceiling_port,
+            "/10",
+        )
+        base = f"http://127.0.0.1:{app_port}"
+        try:
+            size = len(fetch(f"{base}/publications/{story.ARTICLE}")[0].encode())
+            lines += story.rows(f"gunicorn {flags}", story.run(base, url, d, wrk))
+            if proxy.available():
+                nginx, nginx_port = proxy.start_nginx(workdir / f"n{n}", app_port, size)
+                try:
+                    through = f"http://127.0.0.1:{nginx_port}"
+                    lines += story.rows(
+                        f"nginx + gunicorn {flags}", story.run(through, url, d, wrk)
+                    )
+                finally:
+                    stop(nginx)
+            else:
+                print("nginx is not installed (apt-get install nginx): proxy runs skipped")
+            readers.append(
+                (flags, story.reader_rows(base, f"http://127.0.0.1:{ceiling_port}", size, d, wrk))
+            )
+            memory.append(
+                f"gunicorn {flags}: " + ", ".join(f"{mb:.0f} MB" for mb in worker_rss_mb(app))
+            )
+        finally:
+            stop(app)
+            stop(ceiling)
+    print(
+        f"\n{args.database}: {args.publications} publications, {args.comments} comments; "
+        f"readers: wrk {THREADS} threads, {CONNECTIONS} connections, {d} s each; "
+        f"{story.POSTS_PER_SECOND} posts/s from {story.POSTERS} clients, "
+        f"{story.APPROVALS_PER_SECOND} approvals/s\n"
+    )
+    print("\n".join(lines))
+    print("\n| server | article, 200 comments | req/s | p50 ms | p99 ms | errors | vs ceiling |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for flags, results in readers:
+        ceiling_rps = results[0].rps
+        for r in results:
+            print(
+                f"| gunicorn {flags} | {r.name} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+                f"| {r.errors} | {r.rps / ceiling_rps:.2f}x |"
+            )
+    print("\nworker resident memory after the runs: " + "; ".join(memory))
+    return 0
+
+
+def posts_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict) -> int:
+    """Comment POST alone against Isso's, once per ``--servers`` entry."""
+    isso_port = free_port()
+    isso = start_isso(workdir, isso_port)
+    try:
+        script = workdir / "isso_post.lua"
+        script.write_text(ISSO_POST_SCRIPT)
+        isso_post = wrk(
+            "Isso: new comment POST", f"http://127.0.0.1:{isso_port}", args.duration, script=script
+        )
+    finally:
+        stop(isso)
+    print(f"\n{args.database}: Isso under gunicorn -w {WORKERS}\n")
+    print("| server | req/s | p50 ms | p99 ms | errors | vs Isso | note |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| Isso | {isso_post.rps:.0f} | {isso_post.p50_ms:.2f} | {isso_post.p99_ms:.2f} "
+        f"| {isso_post.errors} | | |"
+    )
+    for flags in args.servers:
+        port = free_port()
+        app = start(app_server(port, flags), env, port)
+        try:
+            post = comment_post(f"http://127.0.0.1:{port}", workdir, url, args.duration)
+        finally:
+            stop(app)
+        print(
+            f"| gunicorn {flags} | {post.rps:.0f} | {post.p50_ms:.2f} | {post.p99_ms:.2f} "
+            f"| {post.errors} | {post.rps / isso_post.rps:.2f}x | {post.note} |"
+        )
     return 0
 
 

@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 from discussion import create_app
 from discussion.extensions import db
 from discussion.models import Comment, CommentState
+from discussion.publications import catalog
 from discussion.web import formtoken, pagecache
 from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
 
@@ -317,3 +318,105 @@ def test_listings_are_shared_with_first_time_readers_but_not_with_moderators(
     assert signed_in.cache_control.private and not signed_in.cache_control.public
     assert "Sign out" in signed_in.get_data(as_text=True)
     assert "Sign out" not in app.test_client().get(url).get_data(as_text=True)
+
+
+# --- readers with a session: the shared body with their own part -------------------------
+
+
+def _own_part_removed(page: str) -> str:
+    """The page without what belongs to its reader: their notice and their comments
+    awaiting moderation (between the invitation and the form)."""
+    head, rest = page.split('<p class="invitation">', 1)
+    invitation, tail = rest.split("</p>", 1)
+    return head + invitation + tail[tail.index('<form class="comment-form"') :]
+
+
+def _post(client: FlaskClient, url: str, body: str) -> TestResponse:
+    token = _form_token(client.get(url).get_data(as_text=True))
+    return client.post(f"{url}/comments", data={**TYPED, "body": body, "csrf_token": token})
+
+
+def test_each_reader_sees_their_own_pending_comments_and_nobody_elses(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    make_comment(publication, body="Already public")
+    url = f"/publications/{publication.slug}"
+    stranger = app.test_client()
+    shared = stranger.get(url).get_data(as_text=True)  # the body is now kept
+    other = app.test_client()
+    assert _post(client, url, "Mine, waiting").status_code == 303
+    assert _post(other, url, "Theirs, waiting").status_code == 303
+    for reader, own, not_own in ((client, "Mine", "Theirs"), (other, "Theirs", "Mine")):
+        for visit in range(2):  # with the notice, then without
+            page = reader.get(url).get_data(as_text=True)
+            assert f"{own}, waiting" in page and "only you can see this" in page
+            assert f"{not_own}, waiting" not in page
+            assert ("awaits moderation" in page) is (visit == 0)
+            assert "Already public" in page and 'class="comment__recommend"' in page
+            assert _own_part_removed(page) == _own_part_removed(shared)
+    assert "waiting" not in stranger.get(url).get_data(as_text=True)
+
+
+def test_the_form_on_a_readers_own_page_posts_for_them(app: Flask, client: FlaskClient) -> None:
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    app.test_client().get(url)
+    _post(client, url, "First thought")
+    page = client.get(url).get_data(as_text=True)
+    assert _form_token(page) == _token(app)
+    response = client.post(
+        f"{url}/comments", data={**TYPED, "body": "Second thought", "csrf_token": _form_token(page)}
+    )
+    assert response.status_code == 303
+    page = client.get(url).get_data(as_text=True)
+    assert "First thought" in page and "Second thought" in page
+    assert len(re.findall(r"comments/status/", page)) == 4  # each link shown twice
+
+
+def test_a_readers_published_comment_keeps_their_edit_link_on_a_kept_page(
+    app: Flask, client: FlaskClient, clock
+) -> None:
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    _post(client, url, "Soon public")
+    [comment] = _stored()
+    comment.state, comment.created_at = CommentState.APPROVED, clock[0]
+    catalog.touch([publication.id])
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)  # the first view since: the page is kept
+    assert "Soon public" in page and "Edit or delete" in page
+    assert f'comments/{comment.id}/recommend"' not in page  # nobody recommends their own
+    stranger = app.test_client().get(url).get_data(as_text=True)
+    assert "Soon public" in stranger and "Edit or delete" not in stranger
+    assert f'comments/{comment.id}/recommend"' in stranger
+
+
+def test_a_pending_comment_replaces_the_no_comments_line_on_a_kept_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    assert "No comments yet" in app.test_client().get(url).get_data(as_text=True)
+    _post(client, url, "The very first")
+    page = client.get(url).get_data(as_text=True)
+    assert "The very first" in page and "No comments yet" not in page
+
+
+def test_a_moderator_on_a_kept_page_gets_their_menu_and_buttons(
+    app: Flask, client: FlaskClient, moderator
+) -> None:
+    publication = make_publication()
+    make_comment(publication, body="Worth picking")
+    url = f"/publications/{publication.slug}"
+    shared = app.test_client().get(url).get_data(as_text=True)
+    assert "Sign out" not in shared and "Feature as a pick" not in shared
+    login(client, "mod")
+    page = client.get(url).get_data(as_text=True)
+    assert "Sign out (mod)" in page and "Feature as a pick" in page
+    token = re.search(r'class="signout".*?name="csrf_token" value="([^"]+)"', page, re.S)
+    assert client.post("/auth/logout", data={"csrf_token": token.group(1)}).status_code in (
+        302,
+        303,
+    )
+    assert "Sign out" not in client.get(url).get_data(as_text=True)

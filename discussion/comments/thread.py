@@ -10,7 +10,7 @@ not on the page, so it is not counted). A comment its poster deleted stays as a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
@@ -178,23 +178,6 @@ def page_of(comment: Comment, *, sort: str, per_page: int) -> int:
     )
     position = db.session.scalar(select(ranked.c.position).where(ranked.c.id == root_id)) or 1
     return (position - 1) // per_page + 1
-
-
-def own_pending(publication: Publication, own_ids: Sequence[int]) -> list[Comment]:
-    """The reader's own comments on this publication that still await moderation."""
-    if not own_ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(Comment)
-            .where(
-                Comment.publication_id == publication.id,
-                Comment.id.in_(list(own_ids)),
-                Comment.state == CommentState.PENDING,
-            )
-            .order_by(Comment.created_at, Comment.id)
-        )
-    )
 
 
 def _nest(roots: list[Comment], replies: list[Comment], max_depth: int) -> list[Node]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -19,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..comments import editing, posting, thread
@@ -26,7 +29,15 @@ from ..comments.forms import CommentForm
 from ..comments.visitor import own_comment_ids
 from ..discovery import metadata
 from ..extensions import cache, db
-from ..models import Author, Comment, Publication, PublicationType, Topic, utcnow
+from ..models import (
+    Author,
+    Comment,
+    CommentState,
+    Publication,
+    PublicationType,
+    Topic,
+    utcnow,
+)
 from ..moderation import settings
 from ..web import clock, formtoken, pagecache
 from ..web.params import page_arg, parse_id
@@ -129,6 +140,13 @@ def article(slug: str) -> Response | str:
         if state is None:
             return _moved_or_404(slug)
         return _cached_article(state)
+    if not current_user.is_authenticated and "reply_to" not in request.args:
+        state = catalog.page_state(slug)
+        if state is None:
+            return _moved_or_404(slug)
+        page = _reader_article(state, slug)
+        if page is not None:
+            return page
     publication = catalog.by_slug(slug)
     if publication is None:
         return _moved_or_404(slug)
@@ -175,25 +193,135 @@ def _is_plain_visit() -> bool:
     )
 
 
+class _Body(NamedTuple):
+    """The article page as every reader without a notice or comment of their own gets it,
+    cut where the reader's part goes (:data:`_READER`), with the ids of the comments it
+    shows: a reader none of whose comments is among them can be served it."""
+
+    before: str
+    after: str
+    comment_ids: frozenset[int]
+    says_empty: bool  # "No comments yet", which a reader with a pending comment is not told
+
+
+class _Article(NamedTuple):
+    """What the reader's part needs of the publication (as the template names it)."""
+
+    id: int
+    slug: str
+
+
+# Where the reader's part goes: random, and no text on a page holds NUL.
+_READER = f"\x00{secrets.token_hex(8)}\x00"
+
+
+def _body_key(state: catalog.PageState) -> str:
+    """The cache key of the shared body: the publication's version, the thread's page,
+    order and tab, whether comments are open, the hour's form token, the live mark (a
+    prefix of its own: a shared cache may still hold whole pages under "article/")."""
+    page = page_arg()
+    open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
+    return (
+        f"article-body/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
+    )
+
+
+def _body(state: catalog.PageState, key: str) -> _Body:
+    """The shared body for ``key``, rendered once per cache key."""
+    found = cache.get(key)
+    if found is not None:
+        return _Body(*found)
+    publication = db.get_or_404(Publication, state.id)
+    context = _article_context(publication, CommentForm(publication_id=publication.id), _NOBODY)
+    context.update(reader_part=Markup(_READER), own_pending=[])
+    before, _, after = render_template("publications/article.html", **context).partition(_READER)
+    shown = [c.id for c in context["picks"] or ()] + list(_ids(context["thread"].nodes))
+    body = _Body(
+        before,
+        after,
+        frozenset(shown),
+        not context["thread"].nodes and context["picks"] is None,
+    )
+    cache.set(key, tuple(body))
+    return body
+
+
+def _ids(nodes: list[thread.Node]) -> Iterator[int]:
+    for node in nodes:
+        yield node.comment.id
+        yield from _ids(node.replies)
+
+
 def _cached_article(state: catalog.PageState) -> Response:
     """The page most readers get, the same for all of them: rendered once per cache
     version of the publication (and hour of the form's token), marked for shared caches
     for ``SHARED_PAGE_SECONDS``; 304 when the reader's copy is current."""
-    page = page_arg()
-    open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
-    key = (
-        f"article/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
-        f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
-    )
-    html = cache.get(key)
-    if html is None:
-        publication = db.get_or_404(Publication, state.id)
-        html = render_article(publication, CommentForm(publication_id=publication.id))
-        cache.set(key, html)
-    response = make_response(html)
+    key = _body_key(state)
+    body = _body(state, key)
+    plain = _reader_part(_Article(state.id, ""), _NOBODY)
+    response = make_response(body.before + plain + body.after)
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
     pagecache.share(response)
     return response.make_conditional(request)
+
+
+def _reader_article(state: catalog.PageState, slug: str) -> str | None:
+    """The page of a reader with a notice or comments of their own: the shared body with
+    their part filled in; None when it shows one of their comments (whose buttons are
+    theirs) or says there are none while one of theirs awaits: then it is built whole."""
+    body = _body(state, _body_key(state))
+    own_ids = own_comment_ids()
+    if body.comment_ids.intersection(own_ids):
+        return None
+    own = _own(state.id, own_ids)
+    if own.pending and body.says_empty:
+        return None
+    return body.before + _reader_part(_Article(state.id, slug), own) + body.after
+
+
+class _Own(NamedTuple):
+    """The reader's own recent comments: their ids, those on this publication awaiting
+    moderation, and those they may still edit or delete, with until when."""
+
+    ids: list[int]
+    pending: list[Comment]
+    editable: dict[int, datetime]
+
+
+_NOBODY = _Own([], [], {})
+
+
+def _own(publication_id: int, own_ids: list[int]) -> _Own:
+    """The reader's own comments (``own_ids``, from their session), read in one query."""
+    if not own_ids:
+        return _NOBODY
+    minutes = current_app.config["COMMENT_EDIT_MINUTES"]
+    now = clock.now()
+    found = db.session.scalars(select(Comment).where(Comment.id.in_(own_ids))).all()
+    pending = [
+        c for c in found if c.publication_id == publication_id and c.state is CommentState.PENDING
+    ]
+    return _Own(
+        own_ids,
+        sorted(pending, key=lambda c: (c.created_at, c.id)),
+        {
+            c.id: editing.deadline(c, minutes)
+            for c in found
+            if editing.refusal(c, owned=True, now=now, minutes=minutes) is None
+        },
+    )
+
+
+def _reader_part(publication: Publication | _Article, own: _Own) -> str:
+    """The reader's notice and their comments awaiting moderation."""
+    return render_template(
+        "publications/_reader.html",
+        publication=publication,
+        own_pending=own.pending,
+        editable=own.editable,
+        own_ids=set(own.ids),
+    )
 
 
 def get_publication(slug: str) -> Publication:
@@ -218,6 +346,30 @@ def render_article(
     What belongs to one reader (their pending comments, what they may still edit,
     moderators' buttons) is only on pages that are never shared: a reader with a
     session or signed in is not served the shared page."""
+    own = _own(publication.id, own_comment_ids())
+    context = _article_context(
+        publication,
+        form,
+        own,
+        form_notice=form_notice,
+        preview_banner=preview_banner,
+        preview=preview,
+    )
+    context.update(own_pending=own.pending, reader_part=Markup(_reader_part(publication, own)))
+    return render_template("publications/article.html", **context)
+
+
+def _article_context(
+    publication: Publication,
+    form: CommentForm,
+    own: _Own,
+    *,
+    form_notice: str | None = None,
+    preview_banner: str | None = None,
+    preview: str | None = None,
+) -> dict[str, Any]:
+    """The article template's values but the reader's part (``reader_part``,
+    ``own_pending``); ``own`` marks the reader's comments in the thread."""
     config = current_app.config
     comments = thread.page(
         publication,
@@ -226,47 +378,30 @@ def render_article(
         max_depth=config["COMMENT_MAX_DEPTH"],
         sort=sort_arg(),
     )
-    own_ids = own_comment_ids()
     parent_id = parse_id(form.parent_id.data)
     parent = posting.replyable(parent_id, publication.id) if parent_id is not None else None
-    return render_template(
-        "publications/article.html",
-        publication=publication,
-        comments_open=posting.is_open(publication, settings.rule_settings(), utcnow().date()),
-        thread=comments,
-        own_pending=thread.own_pending(publication, own_ids),
-        editable=_editable(own_ids),
-        own_ids=set(own_ids),
-        picks=thread.picks(publication) if _picks_tab() else None,
-        form=form,
-        form_notice=form_notice,
-        preview=preview,
-        sorts=thread.SORTS,
-        thread_url=thread_url,
-        reply_parent=parent,
-        related=related.entries(publication),
-        preview_banner=preview_banner,
-        metadata=metadata.article(publication, comments),
-    )
+    return {
+        "publication": publication,
+        "comments_open": posting.is_open(publication, settings.rule_settings(), utcnow().date()),
+        "thread": comments,
+        "editable": own.editable,
+        "own_ids": set(own.ids),
+        "picks": thread.picks(publication) if _picks_tab() else None,
+        "form": form,
+        "form_notice": form_notice,
+        "preview": preview,
+        "sorts": thread.SORTS,
+        "thread_url": thread_url,
+        "reply_parent": parent,
+        "related": related.entries(publication),
+        "preview_banner": preview_banner,
+        "metadata": metadata.article(publication, comments),
+    }
 
 
 def _picks_tab() -> bool:
     """The reader opened the Picks tab (``?tab=picks``)."""
     return request.args.get("tab") == "picks"
-
-
-def _editable(own_ids: list[int]) -> dict[int, datetime]:
-    """The reader's own comments they may still edit or delete, with until when."""
-    if not own_ids:
-        return {}
-    minutes = current_app.config["COMMENT_EDIT_MINUTES"]
-    now = clock.now()
-    found = db.session.scalars(select(Comment).where(Comment.id.in_(own_ids)))
-    return {
-        c.id: editing.deadline(c, minutes)
-        for c in found
-        if editing.refusal(c, owned=True, now=now, minutes=minutes) is None
-    }
 
 
 def sort_arg() -> str:

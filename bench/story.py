@@ -1,0 +1,365 @@
+"""The story-breaks scenario (bench/run.py --scenario story): one article read at full
+rate while comments pour in and a moderator approves them, all in one run.
+
+Readers: wrk (2 threads, 16 connections) on the 200-comment article, first alone, then
+while posters send POSTS_PER_SECOND new comments between them (each from a new visitor,
+pre-moderation and the rules on, as configured by default) and follow the 303 to the
+article as a browser does (their page, with their pending comment, is built for them),
+and a moderator approves APPROVALS_PER_SECOND of those comments through the queue's JSON
+decision. Each approval is then watched on the article's newest-first page, as a reader
+fetches it, until the comment shows. Afterwards every acknowledged (303) comment must be
+in the database exactly once.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import secrets
+import statistics
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import sqlalchemy as sa
+
+ARTICLE = "demo-comments-200"
+POSTS_PER_SECOND = 20
+POSTERS = 10  # client threads sharing the posting rate (each also loads its page)
+APPROVALS_PER_SECOND = 2
+MODERATOR = ("bench", "bench-password-1")
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (inclusive), 0 for no values."""
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+@dataclass
+class Posting:
+    """What the posters saw: POST latencies, their page after it, failures, acked tags."""
+
+    post_ms: list[float] = field(default_factory=list)
+    page_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    acked: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Approving:
+    """What the moderator saw: decision latencies, refusals, seconds until visible."""
+
+    decide_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    visible_s: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _connection(front: str) -> http.client.HTTPConnection:
+    parts = urlsplit(front)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+
+def _request(
+    front: str, method: str, path: str, body: str | None = None, headers: dict | None = None
+) -> tuple[int, dict[str, str], bytes, float]:
+    """One request on a new connection: status, headers (last of each), body, ms taken."""
+    connection = _connection(front)
+    started = time.perf_counter()
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            data,
+            (time.perf_counter() - started) * 1000,
+        )
+    finally:
+        connection.close()
+
+
+def _cookie(headers: dict[str, str]) -> str:
+    value = headers.get("set-cookie", "")
+    return value.split(";", 1)[0] if value.startswith("session=") else ""
+
+
+def token_of(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def login(front: str) -> str:
+    """The moderator's session cookie (``session=…``), signed in through ``front``."""
+    status, headers, page, _ = _request(front, "GET", "/auth/login")
+    session = _cookie(headers)
+    user, password = MODERATOR
+    status, headers, _, _ = _request(
+        front,
+        "POST",
+        "/auth/login",
+        urlencode({"username": user, "password": password, "csrf_token": token_of(page.decode())}),
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": session},
+    )
+    assert status in (302, 303), status
+    return _cookie(headers) or session
+
+
+def pending_reader(front: str, slug: str = ARTICLE) -> str:
+    """The session cookie of a new visitor who has just posted a comment (still pending)
+    on ``slug``: the reader whose page cannot be shared."""
+    page = urllib.request.urlopen(f"{front}/publications/{slug}", timeout=30).read().decode()
+    status, headers, _, _ = _request(
+        front,
+        "POST",
+        f"/publications/{slug}/comments",
+        urlencode(
+            {
+                "name": "Waiting",
+                "body": f"pending-{secrets.token_hex(4)}",
+                "csrf_token": token_of(page),
+            }
+        ),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 303, status
+    return _cookie(headers)
+
+
+def _poster(
+    front: str, slug: str, token: str, tag: str, until: float, interval: float, out: Posting
+) -> None:
+    """Post one comment every ``interval`` seconds (on schedule; at once when behind),
+    each as a new visitor, and load the page the 303 names with the new session."""
+    n, due = 0, time.monotonic()
+    while due < until:
+        time.sleep(max(0.0, due - time.monotonic()))
+        due += interval
+        n += 1
+        text = f"{tag}-{n} A reader's view on the news, posted during the story."
+        try:
+            status, headers, _, ms = _request(
+                front,
+                "POST",
+                f"/publications/{slug}/comments",
+                urlencode({"name": "Reader", "body": text, "csrf_token": token}),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except OSError as error:
+            with out.lock:
+                out.errors.append(repr(error))
+            continue
+        with out.lock:
+            out.post_ms.append(ms)
+            if status == 303:
+                out.acked.append(text)
+            else:
+                out.errors.append(f"POST {status}")
+        if status != 303:
+            continue
+        location = urlsplit(headers["location"])
+        try:
+            status, _, _, ms = _request(
+                front, "GET", location.path, headers={"Cookie": _cookie(headers)}
+            )
+        except OSError as error:
+            with out.lock:
+                out.errors.append(repr(error))
+            continue
+        with out.lock:
+            out.page_ms.append(ms)
+            if status != 200:
+                out.errors.append(f"page after POST {status}")
+
+
+def _watch(front: str, slug: str, comment_id: int, since: float, out: Approving) -> None:
+    """Poll the article's newest-first page every 10 ms until the comment shows (5 s)."""
+    marker = f'id="comment-{comment_id}"'.encode()
+    while time.monotonic() - since < 5:
+        try:
+            _, _, page, _ = _request(front, "GET", f"/publications/{slug}?sort=newest")
+        except OSError:
+            page = b""
+        if marker in page:
+            with out.lock:
+                out.visible_s.append(time.monotonic() - since)
+            return
+        time.sleep(0.01)
+    with out.lock:
+        out.visible_s.append(float("inf"))
+
+
+def _moderator(
+    front: str,
+    database_url: str,
+    slug: str,
+    tag: str,
+    until: float,
+    out: Approving,
+    watchers: list[threading.Thread],
+) -> None:
+    """Approve the newest pending comment of this run every 1/APPROVALS_PER_SECOND s."""
+    cookie = login(front)
+    _, _, queue, _ = _request(front, "GET", "/moderation/", headers={"Cookie": cookie})
+    token = token_of(queue.decode())
+    engine = sa.create_engine(database_url)
+    newest = sa.text(
+        "SELECT id FROM comments WHERE state = 'pending' AND body_text LIKE :tag "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    interval, due = 1 / APPROVALS_PER_SECOND, time.monotonic()
+    try:
+        while due < until:
+            time.sleep(max(0.0, due - time.monotonic()))
+            due += interval
+            with engine.connect() as connection:
+                comment_id = connection.execute(newest, {"tag": tag + "-%"}).scalar()
+            if comment_id is None:
+                continue
+            try:
+                status, _, body, ms = _request(
+                    front,
+                    "POST",
+                    f"/moderation/comments/{comment_id}/approve",
+                    urlencode({"csrf_token": token, "seen": "pending"}),
+                    {
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Accept": "application/json",
+                        "Cookie": cookie,
+                    },
+                )
+            except OSError as error:
+                with out.lock:
+                    out.errors.append(repr(error))
+                continue
+            decided = time.monotonic()
+            with out.lock:
+                out.decide_ms.append(ms)
+                if status != 200 or b'"ok":true' not in body.replace(b" ", b""):
+                    out.errors.append(f"approve {status} {body[:80]!r}")
+                    continue
+            watcher = threading.Thread(
+                target=_watch, args=(front, slug, comment_id, decided, out), daemon=True
+            )
+            watcher.start()
+            watchers.append(watcher)
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Story:
+    """One front's (gunicorn alone, or nginx) story: readers alone and during it."""
+
+    solo: object  # run.Result
+    mixed: object
+    posting: Posting
+    approving: Approving
+    stored: int
+    stored_once: int
+    seconds: float
+
+
+def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) -> Story:  # type: ignore[no-untyped-def]
+    """Readers alone for ``duration`` s, then the story for ``duration`` s (see module)."""
+    url = f"{front}/publications/{slug}"
+    for _ in range(3):  # warm every worker's copy
+        urllib.request.urlopen(url, timeout=30).read()
+    solo = wrk("readers alone", url, duration)
+    token = token_of(urllib.request.urlopen(url, timeout=30).read().decode())
+    tag = f"story-{secrets.token_hex(4)}"
+    posting, approving = Posting(), Approving()
+    started = time.monotonic()
+    until = started + duration + 0.5
+    threads = [
+        threading.Thread(
+            target=_poster,
+            args=(front, slug, token, f"{tag}-{i}", until, POSTERS / POSTS_PER_SECOND, posting),
+        )
+        for i in range(POSTERS)
+    ]
+    watchers: list[threading.Thread] = []
+    threads.append(
+        threading.Thread(
+            target=_moderator,
+            args=(front, database_url, slug, tag, until, approving, watchers),
+        )
+    )
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # the posters are under way when wrk starts
+    mixed = wrk("readers during the story", url, duration)
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    for watcher in watchers:
+        watcher.join()
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT body_text, count(*) FROM comments WHERE body_text LIKE :t"
+                " GROUP BY body_text"
+            ),
+            {"t": tag + "-%"},
+        ).all()
+    engine.dispose()
+    counts = dict(rows)
+    stored_once = sum(1 for text in posting.acked if counts.get(text) == 1)
+    return Story(solo, mixed, posting, approving, sum(counts.values()), stored_once, seconds)
+
+
+def rows(label: str, story: Story) -> list[str]:
+    """Markdown table rows for one story."""
+    s, m, p, a = story.solo, story.mixed, story.posting, story.approving
+    visible = sorted(a.visible_s)
+    shown = (
+        f"max {visible[-1] * 1000:.0f} ms, median {statistics.median(visible) * 1000:.0f} ms "
+        f"({len(visible)})"
+        if visible
+        else "none"
+    )
+    return [
+        f"| {label} | readers alone | {s.rps:.0f} req/s | p99 {s.p99_ms:.1f} ms "
+        f"| {s.errors} errors |",
+        f"| {label} | readers during the story | {m.rps:.0f} req/s ({m.rps / s.rps:.0%} of alone) "
+        f"| p99 {m.p99_ms:.1f} ms | {m.errors} errors |",
+        f"| {label} | comment POSTs | {len(p.post_ms) / story.seconds:.1f}/s "
+        f"| p99 {p99(p.post_ms):.1f} ms | {len(p.errors)} errors; {len(p.acked)} 303s, "
+        f"{story.stored_once} stored exactly once, {story.stored} rows |",
+        f"| {label} | poster's page after the 303 | {len(p.page_ms)} | p99 {p99(p.page_ms):.1f} ms "
+        f"| median {statistics.median(p.page_ms) if p.page_ms else 0:.1f} ms |",
+        f"| {label} | approvals (JSON) | {len(a.decide_ms) / story.seconds:.1f}/s "
+        f"| p99 {p99(a.decide_ms):.1f} ms | {len(a.errors)} errors; visible after: {shown} |",
+    ]
+
+
+def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list:  # type: ignore[no-untyped-def]
+    """The 200-comment article for a reader whose comment is pending, and for a signed-in
+    moderator, each through Flask, beside the shared page and the ceiling's rate."""
+    url = f"{front}/publications/{ARTICLE}"
+    ceil = wrk(f"ceiling: {size} bytes", f"{ceiling}/{size}", duration)
+    shared = wrk("article, 200 comments, shared page", url, duration)
+    pending = wrk(
+        "article, 200 comments, reader with a pending comment",
+        url,
+        duration,
+        headers={"Cookie": pending_reader(front)},
+    )
+    moderator = wrk(
+        "article, 200 comments, signed-in moderator",
+        url,
+        duration,
+        headers={"Cookie": login(front)},
+    )
+    for r in (ceil, shared, pending, moderator):
+        r.size = size
+    return [ceil, shared, pending, moderator]
+
+
+__all__ = ["Story", "login", "pending_reader", "reader_rows", "rows", "run"]
