@@ -31,18 +31,16 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from processes import free_port  # noqa: E402
+
 ARTICLE = "/publications/khamenei-rejects-us-talks-on-twitter"
 PG_BIN = max(
     Path("/usr/lib/postgresql").glob("*/bin"),
     key=lambda path: float(path.parent.name) if path.parent.name[:1].isdigit() else 0.0,
     default=None,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, seconds: float = 30) -> None:
@@ -252,8 +250,25 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
+class Service:
+    """A server a test stops and starts."""
+
+    def stop(self) -> None: ...
+
+    def start(self) -> None: ...
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Stopped within the block, started again after it, whatever happens inside."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
 @dataclass
-class Postgres:
+class Postgres(Service):
     """A PostgreSQL server of the test's own (initdb, pg_ctl), on 127.0.0.1."""
 
     directory: Path
@@ -320,15 +335,6 @@ class Postgres:
     def start(self) -> None:
         self._ctl("start")
 
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        """Stopped within the block, started again after it, whatever happens inside."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
     def count(self, sql: str, *params: object) -> int:
         import psycopg
 
@@ -378,7 +384,7 @@ def postgres() -> Iterator[Postgres]:
 
 
 @dataclass
-class Redis:
+class Redis(Service):
     """A Redis server of the test's own, keeping nothing on disk."""
 
     port: int = field(default_factory=free_port)
@@ -410,14 +416,6 @@ class Redis:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
     def keys(self, pattern: str) -> list[bytes]:
         import redis

@@ -6,20 +6,17 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
+import proxy  # bench/ is on sys.path through .support, which conftest.py loads first
 import pytest
-
-from .support import ARTICLE, ROOT, comment_form, fetch
-
-sys.path.insert(0, str(ROOT / "bench"))
-import proxy
 from processes import stop as stop_server
+
+from .support import ARTICLE, comment_form, fetch
 
 needs_nginx = pytest.mark.skipif(
     not proxy.available(), reason="nginx is not installed (apt-get install nginx; .ci/run does)"
