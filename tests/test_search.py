@@ -185,6 +185,29 @@ def test_no_results_suggest_what_to_try(app: Flask, client: FlaskClient) -> None
     assert 'href="/topics/iran"' in page and "Only one" in page  # topics, the latest
 
 
+def test_misspelled_words_get_a_suggestion_that_finds_something(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_publication(
+        title="Negotiations in Doha",
+        dek="Mediators meet.",
+        types=["Analysis"],
+        authors=[{"name": "Ana Ortiz"}],
+    )
+    make_publication(title="Elections in Kabul", types=["Report"])
+    page = client.get("/search?q=negotiatons+dooha&type=analysis").get_data(as_text=True)
+    assert "No publications match" in page
+    assert (
+        'Did you mean <a href="/search?q=negotiations+doha&amp;type=analysis">'
+        "negotiations doha</a>?" in page
+    )
+    assert titles(client, q="negotiations doha", type="analysis") == ["Negotiations in Doha"]
+    assert "Did you mean" in client.get("/search?q=ortis").get_data(as_text=True)  # authors
+    # No suggestion that would find nothing: Kabul is not an analysis; nor for far words.
+    assert "Did you mean" not in client.get("/search?q=kabull&type=analysis").get_data(as_text=True)
+    assert "Did you mean" not in client.get("/search?q=zzyzx").get_data(as_text=True)
+
+
 def test_only_left_out_words_ask_for_a_word(app: Flask, client: FlaskClient) -> None:
     page = client.get("/search?q=-war").get_data(as_text=True)
     assert "Add a word to look for" in page

@@ -14,7 +14,7 @@ import html
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
@@ -125,6 +125,15 @@ class Query:
         groups = tuple(
             (Item((word,)),) for group in self.groups for item in group for word in item.words
         )
+        return Query(groups=groups, excluded=self.excluded)
+
+    def respelled(self, spelling: Mapping[str, str]) -> Query:
+        """The same query with some words replaced (a suggestion for no results)."""
+
+        def item(old: Item) -> Item:
+            return Item(tuple(spelling.get(word, word) for word in old.words))
+
+        groups = tuple(tuple(dict.fromkeys(item(i) for i in group)) for group in self.groups)
         return Query(groups=groups, excluded=self.excluded)
 
     def display(self) -> str:

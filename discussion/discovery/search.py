@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Publication
 from ..publications import catalog
 from ..web import clock
-from . import fulltext
+from . import fulltext, spelling
 
 PER_PAGE = 10
 MAX_PAGE = 50  # deeper pages cost more and help nobody: narrow the search instead
@@ -89,3 +89,15 @@ def search(query: fulltext.Query, narrowing: Narrowing, page: int) -> Results:
         for p in shown
     ]
     return Results(results, page, len(found) > PER_PAGE)
+
+
+def respelled(query: fulltext.Query, narrowing: Narrowing) -> fulltext.Query | None:
+    """For a query that finds nothing: the same query with each word no publication uses
+    replaced by the closest word that one does, when that finds something."""
+    known = spelling.vocabulary()
+    words = {word for group in query.groups for item in group for word in item.words}
+    fixes = {word: found for word in words if word not in known and (found := known.closest(word))}
+    if not fixes:
+        return None
+    suggestion = query.respelled(fixes)
+    return suggestion if search(suggestion, narrowing, 1).results else None

@@ -97,12 +97,14 @@ def search_page() -> str:
     if results is not None and page > 1 and not results.results:
         abort(404)
     fruitless = results is None or not results.results
+    suggestion = search.respelled(query, narrowing) if results and fruitless else None
     response = render_template(
         "discovery/search.html",
         raw=raw,
         query=query,
         narrowing=narrowing,
         results=results,
+        suggestion=suggestion,
         notes=notes,
         types=catalog.all_types(),
         topics=catalog.all_topics(),
