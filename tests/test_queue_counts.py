@@ -67,8 +67,19 @@ def test_a_search_counts_the_matching_comments(app: Flask) -> None:
     make_comment(publication, state=P, body="About the ceasefire")
     make_comment(publication, state=A, body="About the ceasefire too")
     make_comment(publication, state=P, body="Something else")
-    tabs = queue.counts(queue.QueueQuery(search="ceasefire"))
-    assert tabs["pending"] == 1 and tabs["approved"] == 1 and tabs["all"] == 2
+    reported = make_comment(publication, state=A, body="A reported ceasefire")
+    reported.open_reports = 2
+    make_comment(publication, state=R, body="Ceasefire!")
+    make_comment(publication, state=S, body="Ceasefire, cheap")
+    db.session.commit()
+    assert queue.counts(queue.QueueQuery(search="ceasefire")) == {
+        "pending": 1,
+        "reported": 1,
+        "approved": 2,
+        "rejected": 1,
+        "spam": 1,
+        "all": 5,
+    }
 
 
 def test_the_publication_menu_lists_the_busiest_of_the_tab(app: Flask) -> None:

@@ -79,7 +79,7 @@ _WORD = re.compile(r"\w+")
 _TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MARK_START, MARK_END = "\x02", "\x03"  # around the words found, in snippets
-PG_COMMENT_DOCUMENT = "to_tsvector('english', comments.body_text || ' ' || comments.name)"
+PG_COMMENT_DOCUMENT = "comments.document"  # stored, indexed (migration 0015)
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")  # in a tsquery written out as text
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 
