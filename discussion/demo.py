@@ -29,6 +29,7 @@ from .models import (
     publication_types,
     utcnow,
 )
+from .moderation import queue
 from .publications.seeds import slugify
 
 TYPES = ["Analysis", "Question and Answer", "Article", "Report", "Fact Sheet", "Event"]
@@ -255,3 +256,4 @@ def analyze() -> None:
     statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(statement)
+    queue.compact_tallies()

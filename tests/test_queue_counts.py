@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from discussion.extensions import db
 from discussion.models import Comment, CommentState, Publication
@@ -92,3 +95,38 @@ def test_the_publication_menu_lists_the_busiest_of_the_tab(app: Flask) -> None:
     assert menu == [(busy.id, "Busy", 3), (quiet.id, "Quiet", 1)]
     spam = queue.busiest_publications(queue.QueueQuery(status="spam", publication_id=busy.id))
     assert spam == [(busy.id, "Busy", 0)]  # the chosen one stays in the menu
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_bulk_load_leaves_the_tallies_compact(app: Flask) -> None:
+    publication = make_publication()
+    row = {
+        "publication_id": publication.id,
+        "name": "Reader",
+        "body_text": "Imported.",
+        "body_html": "<p>Imported.</p>",
+        "sanitizer_version": 1,
+        "state": A,
+        "created_at": datetime(2024, 2, 1, tzinfo=UTC),
+    }
+    db.session.execute(insert(Comment), [row] * 3000)  # 3,000 updates of the tallies
+    db.session.commit()
+
+    def pages() -> int:
+        return db.session.scalar(text("SELECT pg_relation_size('comment_counts') / 8192"))
+
+    bloated = pages()
+    queue.compact_tallies()
+    assert pages() < bloated and pages() <= 1
+    assert queue.counts(queue.QueueQuery()) == counted() and counted()["approved"] == 3000
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_compacting_the_tallies_never_waits_long_for_a_lock(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    with db.engine.connect() as other:  # a transaction reading the tallies, left open
+        other.execute(select(func.count()).select_from(text("comment_counts")))
+        queue.compact_tallies()  # gives up after COMPACT_WAIT instead of queueing posts
+        other.rollback()
+    assert "tallies not compacted" in caplog.text

@@ -29,6 +29,7 @@ from ..models import (
     Publication,
     SlugRedirect,
 )
+from ..moderation import queue
 from ..publications import catalog, content, related
 from .convert import plain_text, render_batch
 
@@ -430,6 +431,7 @@ class Importer:
             if self.changed_publications:
                 related.refresh_all()
             db.session.commit()
+            queue.compact_tallies()
         return self.summary
 
     def _attach_forward(self) -> None:
