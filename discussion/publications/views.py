@@ -22,7 +22,8 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import aliased
 
 from ..comments import editing, posting, thread
 from ..comments.forms import CommentForm
@@ -39,7 +40,7 @@ from ..models import (
     utcnow,
 )
 from ..moderation import settings
-from ..web import clock, formtoken, pagecache
+from ..web import clock, database, formtoken, pagecache
 from ..web.params import page_arg, parse_id
 from . import catalog, related
 
@@ -141,10 +142,10 @@ def article(slug: str) -> Response | str:
             return _moved_or_404(slug)
         return _cached_article(state)
     if not current_user.is_authenticated and "reply_to" not in request.args:
-        state = catalog.page_state(slug)
-        if state is None:
+        place = _kept_place(slug)
+        if place is None:
             return _moved_or_404(slug)
-        page = _reader_article(state, slug)
+        page = _reader_article(place, slug)
         if page is not None:
             return page
     publication = catalog.by_slug(slug)
@@ -266,15 +267,39 @@ def _cached_article(state: catalog.PageState) -> Response:
     return response.make_conditional(request)
 
 
-def _reader_article(state: catalog.PageState, slug: str) -> str | None:
+class _Place(NamedTuple):
+    """Which shared body a page of a publication gets: the publication's state and the
+    body's cache key (:func:`_body_key`)."""
+
+    state: catalog.PageState
+    key: str
+
+
+def _place(slug: str) -> _Place | None:
+    state = catalog.page_state(slug)
+    return None if state is None else _Place(state, _body_key(state))
+
+
+def _kept_place(slug: str) -> _Place | None:
+    """:func:`_place`, kept as long as the shared page (:func:`pagecache.keep`): readers
+    with a session get the body as fresh as those without, without a query."""
+    args = (page_arg(), sort_arg(), _picks_tab())
+    return pagecache.keep(("article-place", slug, *args), lambda: _place(slug))
+
+
+def _reader_article(place: _Place, slug: str) -> str | None:
     """The page of a reader with a notice or comments of their own: the shared body with
     their part filled in; None when it shows one of their comments (whose buttons are
-    theirs) or says there are none while one of theirs awaits: then it is built whole."""
-    body = _body(state, _body_key(state))
+    theirs) or says there are none while one of theirs awaits: then it is built whole.
+    Once one of theirs here was decided, the body is at least as fresh as that."""
     own_ids = own_comment_ids()
+    own = _own(place.state.id, own_ids)
+    if own.settled:
+        place = _place(slug) or place
+    key, state = place.key, place.state
+    body = pagecache.keep(("article-body", key), lambda: _body(state, key))
     if body.comment_ids.intersection(own_ids):
         return None
-    own = _own(state.id, own_ids)
     if own.pending and body.says_empty:
         return None
     return body.before + _reader_part(_Article(state.id, slug), own) + body.after
@@ -282,34 +307,64 @@ def _reader_article(state: catalog.PageState, slug: str) -> str | None:
 
 class _Own(NamedTuple):
     """The reader's own recent comments: their ids, those on this publication awaiting
-    moderation, and those they may still edit or delete, with until when."""
+    moderation, those they may still edit or delete, with until when, and whether any
+    of theirs on it is no longer pending (approved, refused or withdrawn)."""
 
     ids: list[int]
-    pending: list[Comment]
+    pending: list[Row[Any]]  # as :data:`_OWN_COMMENTS` reads them
     editable: dict[int, datetime]
+    settled: bool
 
 
-_NOBODY = _Own([], [], {})
+_NOBODY = _Own([], [], {}, False)
+
+_Parent = aliased(Comment)
+# What the page shows of the reader's own comments on one publication, with the name of
+# the comment each replies to: read on each of their views, so a plain query, not the ORM.
+_OWN_COMMENTS = (
+    select(
+        Comment.id,
+        Comment.state,
+        Comment.name,
+        Comment.body_html,
+        Comment.created_at,
+        Comment.edited_at,
+        Comment.deleted_at,
+        Comment.featured_at,
+        Comment.staff_id,
+        Comment.recommendations,
+        _Parent.name.label("parent_name"),
+    )
+    .outerjoin(_Parent, _Parent.id == Comment.parent_id)
+    .where(
+        Comment.id.in_(bindparam("ids", expanding=True)),
+        Comment.publication_id == bindparam("publication_id"),
+    )
+    .order_by(Comment.created_at, Comment.id)
+)
 
 
 def _own(publication_id: int, own_ids: list[int]) -> _Own:
-    """The reader's own comments (``own_ids``, from their session), read in one query."""
+    """The reader's own comments (``own_ids``, from their session) on this publication,
+    read in one query: on a page only comments of its publication are theirs to show."""
     if not own_ids:
         return _NOBODY
     minutes = current_app.config["COMMENT_EDIT_MINUTES"]
     now = clock.now()
-    found = db.session.scalars(select(Comment).where(Comment.id.in_(own_ids))).all()
-    pending = [
-        c for c in found if c.publication_id == publication_id and c.state is CommentState.PENDING
-    ]
+    with database.reading() as connection:
+        found = connection.execute(
+            _OWN_COMMENTS, {"ids": own_ids, "publication_id": publication_id}
+        ).all()
+    pending = [c for c in found if c.state is CommentState.PENDING]
     return _Own(
         own_ids,
-        sorted(pending, key=lambda c: (c.created_at, c.id)),
+        pending,
         {
             c.id: editing.deadline(c, minutes)
             for c in found
             if editing.refusal(c, owned=True, now=now, minutes=minutes) is None
         },
+        len(pending) < len(found),
     )
 
 
