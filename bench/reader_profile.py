@@ -23,7 +23,7 @@ import time
 os.environ.setdefault("FLASK_RATELIMIT_ENABLED", "false")
 os.environ.setdefault("FLASK_SECURE_COOKIES", "false")
 
-from discussion import create_app  # noqa: E402
+from discussion import create_app
 
 ARTICLE = "/publications/demo-comments-200"
 
