@@ -420,3 +420,80 @@ def test_a_moderator_on_a_kept_page_gets_their_menu_and_buttons(
         303,
     )
     assert "Sign out" not in client.get(url).get_data(as_text=True)
+
+
+def test_a_pending_reply_names_the_comment_it_answers(app: Flask, client: FlaskClient) -> None:
+    publication = make_publication()
+    parent = make_comment(publication, name="Ada <Lovelace>", body="Worth an answer")
+    url = f"/publications/{publication.slug}"
+    token = _form_token(client.get(url).get_data(as_text=True))
+    client.post(
+        f"{url}/comments",
+        data={**TYPED, "body": "My answer", "parent_id": parent.id, "csrf_token": token},
+    )
+    page = client.get(url).get_data(as_text=True)
+    own = page[page.index('id="your-comments"') : page.index('<form class="comment-form"')]
+    assert "My answer" in own and "in reply to Ada &lt;Lovelace&gt;" in own
+
+
+def test_readers_with_a_session_get_the_body_as_fresh_as_the_shared_page(
+    app: Flask, client: FlaskClient, moderator, page_clock
+) -> None:
+    """What every reader shares is kept in each process as long as the shared page: a
+    change made here shows at once, one made in another process when the copies expire;
+    the reader's own part is never kept, and once one of theirs is decided the rest is
+    read again."""
+    other = create_app({**app.config})  # a second server process, with its own caches
+    publication = make_publication()
+    make_comment(publication, body="Already public")  # no "No comments yet": the body serves
+    first = make_comment(publication, state=CommentState.PENDING, body="Approved first")
+    second = make_comment(publication, state=CommentState.PENDING, body="Approved second")
+    url = f"/publications/{publication.slug}"
+    here = app.test_client()
+    assert _post(here, url, "Mine, waiting").status_code == 303
+    there = other.test_client()  # the same reader, their next view served by other
+    there.set_cookie("session", here.get_cookie("session").value)
+    for reader in (here, there):
+        page = reader.get(url).get_data(as_text=True)
+        assert "Mine, waiting" in page and "Approved first" not in page
+    login(client, "mod")
+    client.post(
+        f"/moderation/comments/{first.id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    assert "Approved first" in here.get(url).get_data(as_text=True)  # made here: at once
+    page = there.get(url).get_data(as_text=True)  # the copy other keeps has not expired
+    assert "Approved first" not in page and "Mine, waiting" in page
+    page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
+    page = there.get(url).get_data(as_text=True)
+    assert "Approved first" in page and "Mine, waiting" in page
+    client.post(
+        f"/moderation/comments/{second.id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    [mine] = [c for c in _stored() if c.body_text == "Mine, waiting"]
+    client.post(f"/moderation/comments/{mine.id}/reject", data={"csrf_token": queue_token(client)})
+    page = there.get(url).get_data(as_text=True)  # their part is read on every view
+    assert "Mine, waiting" not in page and "awaiting moderation" not in page
+    assert "Approved second" in page  # theirs was decided: the rest at least as fresh
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_a_readers_comment_approved_in_another_process_shows_to_them_at_once(
+    app: Flask, client: FlaskClient, moderator, page_clock
+) -> None:
+    other = create_app({**app.config})
+    publication = make_publication()
+    make_comment(publication, body="Already public")
+    url = f"/publications/{publication.slug}"
+    db.session.commit()  # the other process writes too
+    reader = other.test_client()
+    assert _post(reader, url, "Soon approved").status_code == 303
+    assert "only you can see this" in reader.get(url).get_data(as_text=True)  # kept in other
+    [mine] = [c for c in _stored() if c.body_text == "Soon approved"]
+    login(client, "mod")
+    client.post(f"/moderation/comments/{mine.id}/approve", data={"csrf_token": queue_token(client)})
+    page = reader.get(url).get_data(as_text=True)  # other's copy has not expired
+    assert "Soon approved" in page and "only you can see this" not in page
+    assert "Edit or delete" in page
+    with other.app_context():
+        db.engine.dispose()

@@ -135,7 +135,7 @@ def _listing(html: str) -> Response:
 
 
 @bp.get("/publications/<slug>")
-def article(slug: str) -> Response | str:
+def article(slug: str) -> Response | str | bytes:
     if _is_plain_visit():
         state = catalog.page_state(slug)
         if state is None:
@@ -197,10 +197,11 @@ def _is_plain_visit() -> bool:
 class _Body(NamedTuple):
     """The article page as every reader without a notice or comment of their own gets it,
     cut where the reader's part goes (:data:`_READER`), with the ids of the comments it
-    shows: a reader none of whose comments is among them can be served it."""
+    shows: a reader none of whose comments is among them can be served it. Kept encoded:
+    each view then encodes only the reader's part."""
 
-    before: str
-    after: str
+    before: bytes
+    after: bytes
     comment_ids: frozenset[int]
     says_empty: bool  # "No comments yet", which a reader with a pending comment is not told
 
@@ -219,11 +220,12 @@ _READER = f"\x00{secrets.token_hex(8)}\x00"
 def _body_key(state: catalog.PageState) -> str:
     """The cache key of the shared body: the publication's version, the thread's page,
     order and tab, whether comments are open, the hour's form token, the live mark (a
-    prefix of its own: a shared cache may still hold whole pages under "article/")."""
+    prefix of its own: a shared cache may still hold whole pages under "article/", and
+    bodies as text under "article-body/")."""
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
     return (
-        f"article-body/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"article-bytes/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
         f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
     )
 
@@ -239,8 +241,8 @@ def _body(state: catalog.PageState, key: str) -> _Body:
     before, _, after = render_template("publications/article.html", **context).partition(_READER)
     shown = [c.id for c in context["picks"] or ()] + list(_ids(context["thread"].nodes))
     body = _Body(
-        before,
-        after,
+        before.encode(),
+        after.encode(),
         frozenset(shown),
         not context["thread"].nodes and context["picks"] is None,
     )
@@ -261,7 +263,7 @@ def _cached_article(state: catalog.PageState) -> Response:
     key = _body_key(state)
     body = _body(state, key)
     plain = _reader_part(_Article(state.id, ""), _NOBODY)
-    response = make_response(body.before + plain + body.after)
+    response = make_response(body.before + plain.encode() + body.after)
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
     pagecache.share(response)
     return response.make_conditional(request)
@@ -287,7 +289,7 @@ def _kept_place(slug: str) -> _Place | None:
     return pagecache.keep(("article-place", slug, *args), lambda: _place(slug))
 
 
-def _reader_article(place: _Place, slug: str) -> str | None:
+def _reader_article(place: _Place, slug: str) -> bytes | None:
     """The page of a reader with a notice or comments of their own: the shared body with
     their part filled in; None when it shows one of their comments (whose buttons are
     theirs) or says there are none while one of theirs awaits: then it is built whole.
@@ -302,7 +304,7 @@ def _reader_article(place: _Place, slug: str) -> str | None:
         return None
     if own.pending and body.says_empty:
         return None
-    return body.before + _reader_part(_Article(state.id, slug), own) + body.after
+    return body.before + _reader_part(_Article(state.id, slug), own).encode() + body.after
 
 
 class _Own(NamedTuple):
