@@ -9,14 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from discussion import create_app
 from discussion.extensions import db
 from discussion.models import Comment, CommentState
-from discussion.publications import catalog
+from discussion.publications import catalog, views
 from discussion.web import formtoken, pagecache
 from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
 
@@ -497,3 +497,53 @@ def test_a_readers_comment_approved_in_another_process_shows_to_them_at_once(
     assert "Edit or delete" in page
     with other.app_context():
         db.engine.dispose()
+
+
+def _tokens_out(page: str) -> str:
+    """The page without its session-bound form tokens (signed with the time)."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', page)
+
+
+def test_staff_get_the_page_kept_for_their_role_with_their_own_details(
+    app: Flask, moderator, other_moderator, editor, admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each role's page is rendered once and kept; each member of staff reading it gets
+    exactly the page built for them alone: their menu, name and tokens, nobody else's."""
+    publication = make_publication()
+    comment = make_comment(publication, body="Worth picking")
+    make_comment(publication, body="An answer", parent=comment)
+    make_comment(publication, state=CommentState.PENDING, body="Still waiting")
+    db.session.commit()
+    url = f"/publications/{publication.slug}"
+    staff = {name: app.test_client() for name in ("mod", "other", "ed", "chief")}
+    for name, member in staff.items():
+        login(member, name)
+    rendered: list[str] = []
+
+    def count(_app: Flask, template: Any, context: Any, **extra: Any) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(count, app):
+        kept = {name: member.get(url).get_data(as_text=True) for name, member in staff.items()}
+    assert rendered.count("publications/article.html") == 3  # once a role: "other" reads mod's
+    with monkeypatch.context() as patched:
+        patched.setattr(views, "_reader_article", lambda place, slug: None)
+        whole = {name: member.get(url).get_data(as_text=True) for name, member in staff.items()}
+    for name in staff:
+        assert _tokens_out(kept[name]) == _tokens_out(whole[name])
+        assert f"Sign out ({name})" in kept[name] and f'value="{name}"' in kept[name]
+    assert "Feature as a pick" in kept["mod"] and "Feature as a pick" not in kept["ed"]
+    assert "Desk" in kept["ed"] and "Accounts" in kept["chief"] and "Accounts" not in kept["mod"]
+    assert "Still waiting" not in kept["mod"]
+    token = re.search(
+        r'class="comment__pick".*?name="csrf_token" value="([^"]+)"', kept["other"], re.S
+    )
+    picked = staff["other"].post(
+        f"/moderation/comments/{comment.id}/feature",
+        data={"csrf_token": token.group(1), "next": url},
+    )
+    assert picked.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).featured_at is not None
+    page = staff["mod"].get(url).get_data(as_text=True)  # the change shows to staff at once
+    assert "Remove from picks" in page

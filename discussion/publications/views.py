@@ -21,7 +21,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import aliased
 
@@ -141,7 +142,7 @@ def article(slug: str) -> Response | str | bytes:
         if state is None:
             return _moved_or_404(slug)
         return _cached_article(state)
-    if not current_user.is_authenticated and "reply_to" not in request.args:
+    if "reply_to" not in request.args:
         place = _kept_place(slug)
         if place is None:
             return _moved_or_404(slug)
@@ -213,8 +214,29 @@ class _Article(NamedTuple):
     slug: str
 
 
-# Where the reader's part goes: random, and no text on a page holds NUL.
+# Where the reader's part goes: random, and no text on a page holds NUL. On the page
+# kept for staff, also where each one's navigation, form token and name go.
 _READER = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_NAV = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_TOKEN = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_NAME = f"\x00{secrets.token_hex(8)}\x00"
+
+
+class _Staff(NamedTuple):
+    """What the page kept for staff knows of who reads it: what they may do, not who
+    they are (the template's ``current_user`` while it is rendered)."""
+
+    can_moderate: bool
+    can_edit: bool
+    is_admin: bool
+    is_authenticated: bool = True
+
+
+def _staff() -> _Staff | None:
+    """The signed-in reader's role, or None for a reader who is not signed in."""
+    if not current_user.is_authenticated:
+        return None
+    return _Staff(current_user.can_moderate, current_user.can_edit, current_user.is_admin)
 
 
 def _body_key(state: catalog.PageState) -> str:
@@ -230,14 +252,24 @@ def _body_key(state: catalog.PageState) -> str:
     )
 
 
-def _body(state: catalog.PageState, key: str) -> _Body:
-    """The shared body for ``key``, rendered once per cache key."""
+def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _Body:
+    """The shared body for ``key``, rendered once per cache key; for ``staff``, the one
+    all staff with that role get, with marks where each one's own details go."""
+    if staff is not None:
+        key += "/staff/" + "".join(str(int(flag)) for flag in staff)
     found = cache.get(key)
     if found is not None:
         return _Body(*found)
     publication = db.get_or_404(Publication, state.id)
-    context = _article_context(publication, CommentForm(publication_id=publication.id), _NOBODY)
+    form = CommentForm(publication_id=publication.id)
+    if staff is not None:  # staff comment as themselves
+        form.name.data = _STAFF_NAME
+    context = _article_context(publication, form, _NOBODY)
     context.update(reader_part=Markup(_READER), own_pending=[])
+    if staff is not None:
+        context.update(
+            current_user=staff, staff_nav=Markup(_STAFF_NAV), csrf_token=lambda: _STAFF_TOKEN
+        )
     before, _, after = render_template("publications/article.html", **context).partition(_READER)
     shown = [c.id for c in context["picks"] or ()] + list(_ids(context["thread"].nodes))
     body = _Body(
@@ -290,21 +322,34 @@ def _kept_place(slug: str) -> _Place | None:
 
 
 def _reader_article(place: _Place, slug: str) -> bytes | None:
-    """The page of a reader with a notice or comments of their own: the shared body with
-    their part filled in; None when it shows one of their comments (whose buttons are
-    theirs) or says there are none while one of theirs awaits: then it is built whole.
-    Once one of theirs here was decided, the body is at least as fresh as that."""
+    """The page of a reader with a notice or comments of their own, or signed in: the
+    shared body (staff's, for staff) with their part filled in; None when it shows one of
+    their comments (whose buttons are theirs) or says there are none while one of theirs
+    awaits: then it is built whole. Once one of theirs here was decided, the body is at
+    least as fresh as that."""
     own_ids = own_comment_ids()
     own = _own(place.state.id, own_ids)
     if own.settled:
         place = _place(slug) or place
-    key, state = place.key, place.state
-    body = pagecache.keep(("article-body", key), lambda: _body(state, key))
+    key, state, staff = place.key, place.state, _staff()
+    body = pagecache.keep(("article-body", key, staff), lambda: _body(state, key, staff))
     if body.comment_ids.intersection(own_ids):
         return None
     if own.pending and body.says_empty:
         return None
-    return body.before + _reader_part(_Article(state.id, slug), own).encode() + body.after
+    page = body.before + _reader_part(_Article(state.id, slug), own).encode() + body.after
+    return page if staff is None else _staff_filled_in(page)
+
+
+def _staff_filled_in(page: bytes) -> bytes:
+    """The page kept for staff with the signed-in reader's navigation, form token (bound
+    to their session) and name filled in where it marks them."""
+    nav = render_template("_staff_nav.html")  # first: it makes the session's token
+    return (
+        page.replace(_STAFF_NAV.encode(), nav.encode())
+        .replace(_STAFF_TOKEN.encode(), generate_csrf().encode())
+        .replace(_STAFF_NAME.encode(), escape(current_user.username).encode())
+    )
 
 
 class _Own(NamedTuple):
