@@ -547,3 +547,31 @@ def test_staff_get_the_page_kept_for_their_role_with_their_own_details(
     assert db.session.get(Comment, comment.id).featured_at is not None
     page = staff["mod"].get(url).get_data(as_text=True)  # the change shows to staff at once
     assert "Remove from picks" in page
+
+
+def test_what_is_kept_beside_the_pages_lives_as_long_as_they_do(
+    app: Flask, page_clock: list[float]
+) -> None:
+    cache = app.extensions["page_cache"]
+    made: list[int] = []
+
+    def make() -> int:
+        made.append(len(made))
+        return made[-1]
+
+    with app.app_context():
+        assert pagecache.keep("a", make) == 0 and pagecache.keep("a", make) == 0
+        page_clock[0] += app.config["SHARED_PAGE_SECONDS"]  # expired with the pages
+        assert pagecache.keep("a", make) == 1
+        cache.clear()  # a change committed here
+        assert pagecache.keep("a", make) == 2
+
+        def changed_meanwhile() -> int:
+            cache.clear()
+            return make()
+
+        assert pagecache.keep("b", changed_meanwhile) == 3  # not kept: made before the change
+        assert pagecache.keep("b", make) == 4
+        page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
+        pagecache.keep("c", make)
+        assert set(cache.values) == {"c"}  # what expired is dropped

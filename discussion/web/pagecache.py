@@ -85,6 +85,8 @@ class PageCache:
         value = make()
         with self.lock:
             if generation == self.generation:  # no change was committed meanwhile
+                now = _now()  # what expired goes now: kept bodies are large
+                self.values = {k: v for k, v in self.values.items() if v[0] > now}
                 if key not in self.values and len(self.values) >= self.max_entries:
                     self.values.pop(next(iter(self.values)))
                 self.values[key] = (shared_until(seconds), value)
