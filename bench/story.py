@@ -111,8 +111,9 @@ def login(front: str) -> str:
 
 
 def pending_reader(front: str, slug: str = ARTICLE) -> str:
-    """The session cookie of a new visitor who has just posted a comment (still pending)
-    on ``slug``: the reader whose page cannot be shared."""
+    """The session cookie of a new visitor who has posted a comment (still pending) on
+    ``slug`` and seen the page the 303 names, as a browser holds it afterwards (the
+    notice shown once and gone): the reader whose page cannot be shared."""
     page = urllib.request.urlopen(f"{front}/publications/{slug}", timeout=30).read().decode()
     status, headers, _, _ = _request(
         front,
@@ -128,7 +129,12 @@ def pending_reader(front: str, slug: str = ARTICLE) -> str:
         {"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert status == 303, status
-    return _cookie(headers)
+    cookie = _cookie(headers)
+    status, headers, _, _ = _request(
+        front, "GET", f"/publications/{slug}", None, {"Cookie": cookie}
+    )
+    assert status == 200, status
+    return _cookie(headers) or cookie
 
 
 def _poster(

@@ -9,14 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from discussion import create_app
 from discussion.extensions import db
 from discussion.models import Comment, CommentState
-from discussion.publications import catalog
+from discussion.publications import catalog, views
 from discussion.web import formtoken, pagecache
 from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
 
@@ -420,3 +420,158 @@ def test_a_moderator_on_a_kept_page_gets_their_menu_and_buttons(
         303,
     )
     assert "Sign out" not in client.get(url).get_data(as_text=True)
+
+
+def test_a_pending_reply_names_the_comment_it_answers(app: Flask, client: FlaskClient) -> None:
+    publication = make_publication()
+    parent = make_comment(publication, name="Ada <Lovelace>", body="Worth an answer")
+    url = f"/publications/{publication.slug}"
+    token = _form_token(client.get(url).get_data(as_text=True))
+    client.post(
+        f"{url}/comments",
+        data={**TYPED, "body": "My answer", "parent_id": parent.id, "csrf_token": token},
+    )
+    page = client.get(url).get_data(as_text=True)
+    own = page[page.index('id="your-comments"') : page.index('<form class="comment-form"')]
+    assert "My answer" in own and "in reply to Ada &lt;Lovelace&gt;" in own
+
+
+def test_readers_with_a_session_get_the_body_as_fresh_as_the_shared_page(
+    app: Flask, client: FlaskClient, moderator, page_clock
+) -> None:
+    """What every reader shares is kept in each process as long as the shared page: a
+    change made here shows at once, one made in another process when the copies expire;
+    the reader's own part is never kept, and once one of theirs is decided the rest is
+    read again."""
+    other = create_app({**app.config})  # a second server process, with its own caches
+    publication = make_publication()
+    make_comment(publication, body="Already public")  # no "No comments yet": the body serves
+    first = make_comment(publication, state=CommentState.PENDING, body="Approved first")
+    second = make_comment(publication, state=CommentState.PENDING, body="Approved second")
+    url = f"/publications/{publication.slug}"
+    here = app.test_client()
+    assert _post(here, url, "Mine, waiting").status_code == 303
+    there = other.test_client()  # the same reader, their next view served by other
+    there.set_cookie("session", here.get_cookie("session").value)
+    for reader in (here, there):
+        page = reader.get(url).get_data(as_text=True)
+        assert "Mine, waiting" in page and "Approved first" not in page
+    login(client, "mod")
+    client.post(
+        f"/moderation/comments/{first.id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    assert "Approved first" in here.get(url).get_data(as_text=True)  # made here: at once
+    page = there.get(url).get_data(as_text=True)  # the copy other keeps has not expired
+    assert "Approved first" not in page and "Mine, waiting" in page
+    page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
+    page = there.get(url).get_data(as_text=True)
+    assert "Approved first" in page and "Mine, waiting" in page
+    client.post(
+        f"/moderation/comments/{second.id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    [mine] = [c for c in _stored() if c.body_text == "Mine, waiting"]
+    client.post(f"/moderation/comments/{mine.id}/reject", data={"csrf_token": queue_token(client)})
+    page = there.get(url).get_data(as_text=True)  # their part is read on every view
+    assert "Mine, waiting" not in page and "awaiting moderation" not in page
+    assert "Approved second" in page  # theirs was decided: the rest at least as fresh
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_a_readers_comment_approved_in_another_process_shows_to_them_at_once(
+    app: Flask, client: FlaskClient, moderator, page_clock
+) -> None:
+    other = create_app({**app.config})
+    publication = make_publication()
+    make_comment(publication, body="Already public")
+    url = f"/publications/{publication.slug}"
+    db.session.commit()  # the other process writes too
+    reader = other.test_client()
+    assert _post(reader, url, "Soon approved").status_code == 303
+    assert "only you can see this" in reader.get(url).get_data(as_text=True)  # kept in other
+    [mine] = [c for c in _stored() if c.body_text == "Soon approved"]
+    login(client, "mod")
+    client.post(f"/moderation/comments/{mine.id}/approve", data={"csrf_token": queue_token(client)})
+    page = reader.get(url).get_data(as_text=True)  # other's copy has not expired
+    assert "Soon approved" in page and "only you can see this" not in page
+    assert "Edit or delete" in page
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _tokens_out(page: str) -> str:
+    """The page without its session-bound form tokens (signed with the time)."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', page)
+
+
+def test_staff_get_the_page_kept_for_their_role_with_their_own_details(
+    app: Flask, moderator, other_moderator, editor, admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each role's page is rendered once and kept; each member of staff reading it gets
+    exactly the page built for them alone: their menu, name and tokens, nobody else's."""
+    publication = make_publication()
+    comment = make_comment(publication, body="Worth picking")
+    make_comment(publication, body="An answer", parent=comment)
+    make_comment(publication, state=CommentState.PENDING, body="Still waiting")
+    db.session.commit()
+    url = f"/publications/{publication.slug}"
+    staff = {name: app.test_client() for name in ("mod", "other", "ed", "chief")}
+    for name, member in staff.items():
+        login(member, name)
+    rendered: list[str] = []
+
+    def count(_app: Flask, template: Any, context: Any, **extra: Any) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(count, app):
+        kept = {name: member.get(url).get_data(as_text=True) for name, member in staff.items()}
+    assert rendered.count("publications/article.html") == 3  # once a role: "other" reads mod's
+    with monkeypatch.context() as patched:
+        patched.setattr(views, "_reader_article", lambda place, slug: None)
+        whole = {name: member.get(url).get_data(as_text=True) for name, member in staff.items()}
+    for name in staff:
+        assert _tokens_out(kept[name]) == _tokens_out(whole[name])
+        assert f"Sign out ({name})" in kept[name] and f'value="{name}"' in kept[name]
+    assert "Feature as a pick" in kept["mod"] and "Feature as a pick" not in kept["ed"]
+    assert "Desk" in kept["ed"] and "Accounts" in kept["chief"] and "Accounts" not in kept["mod"]
+    assert "Still waiting" not in kept["mod"]
+    token = re.search(
+        r'class="comment__pick".*?name="csrf_token" value="([^"]+)"', kept["other"], re.S
+    )
+    picked = staff["other"].post(
+        f"/moderation/comments/{comment.id}/feature",
+        data={"csrf_token": token.group(1), "next": url},
+    )
+    assert picked.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).featured_at is not None
+    page = staff["mod"].get(url).get_data(as_text=True)  # the change shows to staff at once
+    assert "Remove from picks" in page
+
+
+def test_what_is_kept_beside_the_pages_lives_as_long_as_they_do(
+    app: Flask, page_clock: list[float]
+) -> None:
+    cache = app.extensions["page_cache"]
+    made: list[int] = []
+
+    def make() -> int:
+        made.append(len(made))
+        return made[-1]
+
+    with app.app_context():
+        assert pagecache.keep("a", make) == 0 and pagecache.keep("a", make) == 0
+        page_clock[0] += app.config["SHARED_PAGE_SECONDS"]  # expired with the pages
+        assert pagecache.keep("a", make) == 1
+        cache.clear()  # a change committed here
+        assert pagecache.keep("a", make) == 2
+
+        def changed_meanwhile() -> int:
+            cache.clear()
+            return make()
+
+        assert pagecache.keep("b", changed_meanwhile) == 3  # not kept: made before the change
+        assert pagecache.keep("b", make) == 4
+        page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
+        pagecache.keep("c", make)
+        assert set(cache.values) == {"c"}  # what expired is dropped

@@ -21,8 +21,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup
-from sqlalchemy import select
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import aliased
 
 from ..comments import editing, posting, thread
 from ..comments.forms import CommentForm
@@ -39,7 +41,7 @@ from ..models import (
     utcnow,
 )
 from ..moderation import settings
-from ..web import clock, formtoken, pagecache
+from ..web import clock, database, formtoken, pagecache
 from ..web.params import page_arg, parse_id
 from . import catalog, related
 
@@ -134,17 +136,17 @@ def _listing(html: str) -> Response:
 
 
 @bp.get("/publications/<slug>")
-def article(slug: str) -> Response | str:
+def article(slug: str) -> Response | str | bytes:
     if _is_plain_visit():
         state = catalog.page_state(slug)
         if state is None:
             return _moved_or_404(slug)
         return _cached_article(state)
-    if not current_user.is_authenticated and "reply_to" not in request.args:
-        state = catalog.page_state(slug)
-        if state is None:
+    if "reply_to" not in request.args:
+        place = _kept_place(slug)
+        if place is None:
             return _moved_or_404(slug)
-        page = _reader_article(state, slug)
+        page = _reader_article(place, slug)
         if page is not None:
             return page
     publication = catalog.by_slug(slug)
@@ -196,10 +198,11 @@ def _is_plain_visit() -> bool:
 class _Body(NamedTuple):
     """The article page as every reader without a notice or comment of their own gets it,
     cut where the reader's part goes (:data:`_READER`), with the ids of the comments it
-    shows: a reader none of whose comments is among them can be served it."""
+    shows: a reader none of whose comments is among them can be served it. Kept encoded:
+    each view then encodes only the reader's part."""
 
-    before: str
-    after: str
+    before: bytes
+    after: bytes
     comment_ids: frozenset[int]
     says_empty: bool  # "No comments yet", which a reader with a pending comment is not told
 
@@ -211,35 +214,67 @@ class _Article(NamedTuple):
     slug: str
 
 
-# Where the reader's part goes: random, and no text on a page holds NUL.
+# Where the reader's part goes: random, and no text on a page holds NUL. On the page
+# kept for staff, also where each one's navigation, form token and name go.
 _READER = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_NAV = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_TOKEN = f"\x00{secrets.token_hex(8)}\x00"
+_STAFF_NAME = f"\x00{secrets.token_hex(8)}\x00"
+
+
+class _Staff(NamedTuple):
+    """What the page kept for staff knows of who reads it: what they may do, not who
+    they are (the template's ``current_user`` while it is rendered)."""
+
+    can_moderate: bool
+    can_edit: bool
+    is_admin: bool
+    is_authenticated: bool = True
+
+
+def _staff() -> _Staff | None:
+    """The signed-in reader's role, or None for a reader who is not signed in."""
+    if not current_user.is_authenticated:
+        return None
+    return _Staff(current_user.can_moderate, current_user.can_edit, current_user.is_admin)
 
 
 def _body_key(state: catalog.PageState) -> str:
     """The cache key of the shared body: the publication's version, the thread's page,
     order and tab, whether comments are open, the hour's form token, the live mark (a
-    prefix of its own: a shared cache may still hold whole pages under "article/")."""
+    prefix of its own: a shared cache may still hold whole pages under "article/", and
+    bodies as text under "article-body/")."""
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
     return (
-        f"article-body/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"article-bytes/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
         f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
     )
 
 
-def _body(state: catalog.PageState, key: str) -> _Body:
-    """The shared body for ``key``, rendered once per cache key."""
+def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _Body:
+    """The shared body for ``key``, rendered once per cache key; for ``staff``, the one
+    all staff with that role get, with marks where each one's own details go."""
+    if staff is not None:
+        key += "/staff/" + "".join(str(int(flag)) for flag in staff)
     found = cache.get(key)
     if found is not None:
         return _Body(*found)
     publication = db.get_or_404(Publication, state.id)
-    context = _article_context(publication, CommentForm(publication_id=publication.id), _NOBODY)
+    form = CommentForm(publication_id=publication.id)
+    if staff is not None:  # staff comment as themselves
+        form.name.data = _STAFF_NAME
+    context = _article_context(publication, form, _NOBODY)
     context.update(reader_part=Markup(_READER), own_pending=[])
+    if staff is not None:
+        context.update(
+            current_user=staff, staff_nav=Markup(_STAFF_NAV), csrf_token=lambda: _STAFF_TOKEN
+        )
     before, _, after = render_template("publications/article.html", **context).partition(_READER)
     shown = [c.id for c in context["picks"] or ()] + list(_ids(context["thread"].nodes))
     body = _Body(
-        before,
-        after,
+        before.encode(),
+        after.encode(),
         frozenset(shown),
         not context["thread"].nodes and context["picks"] is None,
     )
@@ -260,56 +295,123 @@ def _cached_article(state: catalog.PageState) -> Response:
     key = _body_key(state)
     body = _body(state, key)
     plain = _reader_part(_Article(state.id, ""), _NOBODY)
-    response = make_response(body.before + plain + body.after)
+    response = make_response(body.before + plain.encode() + body.after)
     response.set_etag(hashlib.sha256(key.encode()).hexdigest())
     pagecache.share(response)
     return response.make_conditional(request)
 
 
-def _reader_article(state: catalog.PageState, slug: str) -> str | None:
-    """The page of a reader with a notice or comments of their own: the shared body with
-    their part filled in; None when it shows one of their comments (whose buttons are
-    theirs) or says there are none while one of theirs awaits: then it is built whole."""
-    body = _body(state, _body_key(state))
+class _Place(NamedTuple):
+    """Which shared body a page of a publication gets: the publication's state and the
+    body's cache key (:func:`_body_key`)."""
+
+    state: catalog.PageState
+    key: str
+
+
+def _place(slug: str) -> _Place | None:
+    state = catalog.page_state(slug)
+    return None if state is None else _Place(state, _body_key(state))
+
+
+def _kept_place(slug: str) -> _Place | None:
+    """:func:`_place`, kept as long as the shared page (:func:`pagecache.keep`): readers
+    with a session get the body as fresh as those without, without a query."""
+    args = (page_arg(), sort_arg(), _picks_tab())
+    return pagecache.keep(("article-place", slug, *args), lambda: _place(slug))
+
+
+def _reader_article(place: _Place, slug: str) -> bytes | None:
+    """The page of a reader with a notice or comments of their own, or signed in: the
+    shared body (staff's, for staff) with their part filled in; None when it shows one of
+    their comments (whose buttons are theirs) or says there are none while one of theirs
+    awaits: then it is built whole. Once one of theirs here was decided, the body is at
+    least as fresh as that."""
     own_ids = own_comment_ids()
+    own = _own(place.state.id, own_ids)
+    if own.settled:
+        place = _place(slug) or place
+    key, state, staff = place.key, place.state, _staff()
+    body = pagecache.keep(("article-body", key, staff), lambda: _body(state, key, staff))
     if body.comment_ids.intersection(own_ids):
         return None
-    own = _own(state.id, own_ids)
     if own.pending and body.says_empty:
         return None
-    return body.before + _reader_part(_Article(state.id, slug), own) + body.after
+    page = body.before + _reader_part(_Article(state.id, slug), own).encode() + body.after
+    return page if staff is None else _staff_filled_in(page)
+
+
+def _staff_filled_in(page: bytes) -> bytes:
+    """The page kept for staff with the signed-in reader's navigation, form token (bound
+    to their session) and name filled in where it marks them."""
+    nav = render_template("_staff_nav.html")  # first: it makes the session's token
+    return (
+        page.replace(_STAFF_NAV.encode(), nav.encode())
+        .replace(_STAFF_TOKEN.encode(), generate_csrf().encode())
+        .replace(_STAFF_NAME.encode(), escape(current_user.username).encode())
+    )
 
 
 class _Own(NamedTuple):
     """The reader's own recent comments: their ids, those on this publication awaiting
-    moderation, and those they may still edit or delete, with until when."""
+    moderation, those they may still edit or delete, with until when, and whether any
+    of theirs on it is no longer pending (approved, refused or withdrawn)."""
 
     ids: list[int]
-    pending: list[Comment]
+    pending: list[Row[Any]]  # as :data:`_OWN_COMMENTS` reads them
     editable: dict[int, datetime]
+    settled: bool
 
 
-_NOBODY = _Own([], [], {})
+_NOBODY = _Own([], [], {}, False)
+
+_Parent = aliased(Comment)
+# What the page shows of the reader's own comments on one publication, with the name of
+# the comment each replies to: read on each of their views, so a plain query, not the ORM.
+_OWN_COMMENTS = (
+    select(
+        Comment.id,
+        Comment.state,
+        Comment.name,
+        Comment.body_html,
+        Comment.created_at,
+        Comment.edited_at,
+        Comment.deleted_at,
+        Comment.featured_at,
+        Comment.staff_id,
+        Comment.recommendations,
+        _Parent.name.label("parent_name"),
+    )
+    .outerjoin(_Parent, _Parent.id == Comment.parent_id)
+    .where(
+        Comment.id.in_(bindparam("ids", expanding=True)),
+        Comment.publication_id == bindparam("publication_id"),
+    )
+    .order_by(Comment.created_at, Comment.id)
+)
 
 
 def _own(publication_id: int, own_ids: list[int]) -> _Own:
-    """The reader's own comments (``own_ids``, from their session), read in one query."""
+    """The reader's own comments (``own_ids``, from their session) on this publication,
+    read in one query: on a page only comments of its publication are theirs to show."""
     if not own_ids:
         return _NOBODY
     minutes = current_app.config["COMMENT_EDIT_MINUTES"]
     now = clock.now()
-    found = db.session.scalars(select(Comment).where(Comment.id.in_(own_ids))).all()
-    pending = [
-        c for c in found if c.publication_id == publication_id and c.state is CommentState.PENDING
-    ]
+    with database.reading() as connection:
+        found = connection.execute(
+            _OWN_COMMENTS, {"ids": own_ids, "publication_id": publication_id}
+        ).all()
+    pending = [c for c in found if c.state is CommentState.PENDING]
     return _Own(
         own_ids,
-        sorted(pending, key=lambda c: (c.created_at, c.id)),
+        pending,
         {
             c.id: editing.deadline(c, minutes)
             for c in found
             if editing.refusal(c, owned=True, now=now, minutes=minutes) is None
         },
+        len(pending) < len(found),
     )
 
 

@@ -26,10 +26,29 @@ def site_time(value: datetime) -> str:
     return f"{local:%B} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} {local:%Z}"
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def comment_time(value: datetime) -> str:
-    """ "January 30, 2024, 3:04 PM UTC"."""
+    """ "January 30, 2024, 3:04 PM UTC" (without strftime: twice for each comment shown)."""
     hour = value.hour % 12 or 12
-    return f"{value:%B} {value.day}, {value.year}, {hour}:{value:%M} {value:%p} UTC"
+    noon = "AM" if value.hour < 12 else "PM"
+    return (
+        f"{_MONTHS[value.month - 1]} {value.day}, {value.year}, {hour}:{value.minute:02} {noon} UTC"
+    )
 
 
 def iso_utc(value: datetime) -> str:

@@ -6,6 +6,8 @@ it to requests that carry neither the session nor the remember-me cookie. Doing 
 the process as well means most reads of a busy article never reach Flask, with or
 without a proxy. Only views that opt in are kept (today: the anonymous article page);
 everything else, and every request with the visitor's cookies, passes straight through.
+Pages that cannot be shared whole (a reader with a session) keep here, as long as a
+shared page, what all their readers share (:func:`keep`).
 
 A change committed in this process empties its cache at once (:func:`changed`, called
 by :func:`discussion.publications.catalog.touch` and when rules change); other
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, has_app_context
 from sqlalchemy import event
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 _CHANGED = "pages_changed"
+_T = TypeVar("_T")
 _NOT_MODIFIED_DROPS = {"content-type", "content-length"}
 
 
@@ -60,6 +63,7 @@ class PageCache:
         self.private_cookies = frozenset(private_cookies)
         self.max_entries = max_entries
         self.entries: dict[tuple[str, ...], _Entry] = {}
+        self.values: dict[Hashable, tuple[float, Any]] = {}  # :meth:`keep`'s
         self.generation = 0  # pages rendered before a change are not kept after it
         self.lock = threading.Lock()  # threaded servers (the quickstart's)
         self.count: Callable[[bool], None] = lambda hit: None  # metrics: a hit, or a miss
@@ -68,7 +72,25 @@ class PageCache:
         """Forget every page (a change was committed)."""
         with self.lock:
             self.entries.clear()
+            self.values.clear()
             self.generation += 1
+
+    def keep(self, key: Hashable, make: Callable[[], _T], seconds: int) -> _T:
+        """``make()``, kept under ``key`` until a page shared now for ``seconds`` expires,
+        or a change is committed here (see :func:`keep`)."""
+        found = self.values.get(key)
+        if found is not None and found[0] > _now():
+            return found[1]  # type: ignore[no-any-return]
+        generation = self.generation
+        value = make()
+        with self.lock:
+            if generation == self.generation:  # no change was committed meanwhile
+                now = _now()  # what expired goes now: kept bodies are large
+                self.values = {k: v for k, v in self.values.items() if v[0] > now}
+                if key not in self.values and len(self.values) >= self.max_entries:
+                    self.values.pop(next(iter(self.values)))
+                self.values[key] = (shared_until(seconds), value)
+        return value
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -217,6 +239,18 @@ def share(response: Response) -> None:
         # second longer. This absolute expiry (the start of the last second it may be
         # served in) ends it when the process's own copy ends (:func:`shared_until`).
         response.headers["X-Accel-Expires"] = f"@{shared_until(seconds) - 1}"
+
+
+def keep(key: Hashable, make: Callable[[], _T]) -> _T:
+    """``make()``, kept in this process as long as the shared pages are: until the same
+    whole second as they, and not past a change committed here. For what every reader
+    of a page gets alike, on pages that are not shared whole (a reader with a session):
+    they are then as fresh as the shared page, no fresher. Not kept when sharing is off."""
+    cache = current_app.extensions.get("page_cache")
+    seconds = current_app.config["SHARED_PAGE_SECONDS"]
+    if cache is None or seconds <= 0 or cache.max_entries <= 0:
+        return make()
+    return cache.keep(key, make, seconds)
 
 
 def init_app(app: Flask) -> None:
