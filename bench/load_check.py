@@ -171,7 +171,8 @@ class Run:
             return sum(1 for s in self.results.values() if s == 303)
 
 
-def stored_counts(url: str, tag: str) -> Counter[str]:
+def stored_counts(url: str, prefix: str) -> Counter[str]:
+    """How many times each comment text starting with ``prefix`` is stored."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
@@ -181,7 +182,7 @@ def stored_counts(url: str, tag: str) -> Counter[str]:
                 "SELECT body_text, count(*) FROM comments WHERE body_text LIKE :p "
                 "GROUP BY body_text"
             ),
-            {"p": f"load-check {tag} %"},
+            {"p": prefix + "%"},
         ).all()
     engine.dispose()
     return Counter({body: n for body, n in rows})
@@ -248,7 +249,7 @@ def main() -> int:
             server.stop()
 
         statuses = Counter(run.results.values())
-        stored = stored_counts(url, run.tag)
+        stored = stored_counts(url, f"load-check {run.tag} ")
         acked = [b for b, s in run.results.items() if s == 303]
         missing = [b for b in acked if stored[b] == 0]
         doubled = [b for b, n in stored.items() if n > 1]

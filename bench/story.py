@@ -21,9 +21,11 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
+from load_check import stored_counts
 
 ARTICLE = "demo-comments-200"
 POSTS_PER_SECOND = 20
@@ -148,39 +150,44 @@ def _poster(
         due += interval
         n += 1
         text = f"{tag}-{n} A reader's view on the news, posted during the story."
-        try:
-            status, headers, _, ms = _request(
-                front,
-                "POST",
-                f"/publications/{slug}/comments",
-                urlencode({"name": "Reader", "body": text, "csrf_token": token}),
-                {"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        except OSError as error:
-            with out.lock:
-                out.errors.append(repr(error))
+        headers = _timed(
+            out,
+            out.post_ms,
+            ("POST", 303),
+            front,
+            "POST",
+            f"/publications/{slug}/comments",
+            urlencode({"name": "Reader", "body": text, "csrf_token": token}),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if headers is None:
             continue
         with out.lock:
-            out.post_ms.append(ms)
-            if status == 303:
-                out.acked.append(text)
-            else:
-                out.errors.append(f"POST {status}")
-        if status != 303:
-            continue
+            out.acked.append(text)
         location = urlsplit(headers["location"])
-        try:
-            status, _, _, ms = _request(
-                front, "GET", location.path, headers={"Cookie": _cookie(headers)}
-            )
-        except OSError as error:
-            with out.lock:
-                out.errors.append(repr(error))
-            continue
+        cookie = {"Cookie": _cookie(headers)}
+        _timed(
+            out, out.page_ms, ("page after POST", 200), front, "GET", location.path, None, cookie
+        )
+
+
+def _timed(
+    out: Posting, times: list[float], expected: tuple[str, int], *request: Any
+) -> dict[str, str] | None:
+    """One of a poster's requests (:func:`_request`'s arguments), its time and any error
+    recorded in ``out``; its headers when it got the ``expected`` (label, status)."""
+    label, status_wanted = expected
+    try:
+        status, headers, _, ms = _request(*request)
+    except OSError as error:
         with out.lock:
-            out.page_ms.append(ms)
-            if status != 200:
-                out.errors.append(f"page after POST {status}")
+            out.errors.append(repr(error))
+        return None
+    with out.lock:
+        times.append(ms)
+        if status != status_wanted:
+            out.errors.append(f"{label} {status}")
+    return headers if status == status_wanted else None
 
 
 def _watch(front: str, slug: str, comment_id: int, since: float, out: Approving) -> None:
@@ -305,17 +312,7 @@ def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) 
     seconds = time.monotonic() - started
     for watcher in watchers:
         watcher.join()
-    engine = sa.create_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text(
-                "SELECT body_text, count(*) FROM comments WHERE body_text LIKE :t"
-                " GROUP BY body_text"
-            ),
-            {"t": tag + "-%"},
-        ).all()
-    engine.dispose()
-    counts = dict(rows)
+    counts = stored_counts(database_url, tag + "-")
     stored_once = sum(1 for text in posting.acked if counts.get(text) == 1)
     return Story(solo, mixed, posting, approving, sum(counts.values()), stored_once, seconds)
 
