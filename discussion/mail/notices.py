@@ -91,15 +91,16 @@ def comment_decided(
             _tell_thread(comment_id, row.root_id, row.email, settings, now)
 
 
+_ALERTED = select(Moderator.id, Moderator.email).where(
+    Moderator.active,
+    Moderator.email.is_not(None),
+    Moderator.mail_preference == MailPreference.EACH,
+)
+
+
 def alert_held(comment_id: int, *, now: datetime) -> None:
     """A mail to every active moderator who wants one for each held comment."""
-    staff = db.session.execute(
-        select(Moderator.id, Moderator.email).where(
-            Moderator.active,
-            Moderator.email.is_not(None),
-            Moderator.mail_preference == MailPreference.EACH,
-        )
-    ).all()
+    staff = db.session.execute(_ALERTED).all()
     outbox.enqueue_many(
         Kind.HELD,
         [(email, {"moderator_id": id_, "comment_id": comment_id}) for id_, email in staff],

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..comments.privacy import keyed_hash
@@ -129,6 +129,13 @@ class InForce:
     blocking: tuple[int, ...] = ()  # the sanctions that refused it
 
 
+_IN_FORCE = select(Sanction.id, Sanction.kind, Sanction.action, Sanction.until).where(
+    Sanction.key.in_(bindparam("keys", expanding=True)),
+    Sanction.lifted_at.is_(None),
+    or_(Sanction.until.is_(None), Sanction.until > bindparam("now")),
+)
+
+
 def in_force(
     connection: Connection, email: str | None, address_key: str | None, secret: str, now: datetime
 ) -> InForce:
@@ -136,13 +143,7 @@ def in_force(
     keys = [k for k in (email_key(email, secret) if email else None, address_key) if k]
     if not keys:
         return InForce()
-    rows = connection.execute(
-        select(Sanction.id, Sanction.kind, Sanction.action, Sanction.until).where(
-            Sanction.key.in_(keys),
-            Sanction.lifted_at.is_(None),
-            or_(Sanction.until.is_(None), Sanction.until > now),
-        )
-    ).all()
+    rows = connection.execute(_IN_FORCE, {"keys": keys, "now": now}).all()
     blocks = [r for r in rows if r.action is SanctionAction.BLOCK]
     holds = [r for r in rows if r.action is SanctionAction.PREMODERATE]
     return InForce(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -84,12 +84,13 @@ def score_from(
     return Score(probability, words)
 
 
+_COUNTS = select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
+    SpamToken.token.in_(bindparam("tokens", expanding=True))
+)
+
+
 def _counts(connection: Connection, features: list[str]) -> dict[str, tuple[int, int]]:
-    rows = connection.execute(
-        select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
-            SpamToken.token.in_([*features, DOCS])
-        )
-    )
+    rows = connection.execute(_COUNTS, {"tokens": [*features, DOCS]})
     return {token: (spam, ham) for token, spam, ham in rows}
 
 

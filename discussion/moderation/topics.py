@@ -3,7 +3,7 @@ its publications, or suspect words of its own); the hold names the topic."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from ..comments import rules
@@ -11,17 +11,19 @@ from ..extensions import db
 from ..models import Moderator, Topic, TopicRule, publication_topics
 from .settings import NotAllowed
 
+_RULES_OF = (
+    select(Topic.name, TopicRule.hold_all, TopicRule.suspect_words)
+    .join(TopicRule, TopicRule.topic_id == Topic.id)
+    .join(publication_topics, publication_topics.c.topic_id == Topic.id)
+    .where(publication_topics.c.publication_id == bindparam("publication_id"))
+    .order_by(Topic.name)
+)
+
 
 def holds_for(connection: Connection, publication_id: int, body: str) -> tuple[rules.Hold, ...]:
     """The topic rules of this publication's topics that hold ``body`` (one indexed query),
     as one hold naming each topic and why."""
-    found = connection.execute(
-        select(Topic.name, TopicRule.hold_all, TopicRule.suspect_words)
-        .join(TopicRule, TopicRule.topic_id == Topic.id)
-        .join(publication_topics, publication_topics.c.topic_id == Topic.id)
-        .where(publication_topics.c.publication_id == publication_id)
-        .order_by(Topic.name)
-    ).all()
+    found = connection.execute(_RULES_OF, {"publication_id": publication_id}).all()
     reasons: list[str] = []
     matched: list[str] = []
     for name, hold_all, words in found:
