@@ -55,10 +55,15 @@ def _standing(model: type[Comment] = Comment) -> ColumnElement[bool]:
     return _shown(model) & model.deleted_at.is_(None)
 
 
+# Aliases made once: each new alias adapts every column again on first use (about a
+# tenth of building a thread's queries).
+_CHILD = aliased(Comment)
+_REPLY = aliased(Comment)
+
+
 def _shown_root() -> ColumnElement[bool]:
     """A top-level comment on the page: standing, or a stub with a visible reply."""
-    child = aliased(Comment)
-    has_reply = exists().where(child.parent_id == Comment.id, _shown(child))
+    has_reply = exists().where(_REPLY.parent_id == Comment.id, _shown(_REPLY))
     return Comment.parent_id.is_(None) & _shown() & (Comment.deleted_at.is_(None) | has_reply)
 
 
@@ -81,11 +86,10 @@ def visible_counts(publication_ids: Iterable[int]) -> dict[int, int]:
         .where(Comment.publication_id.in_(ids), Comment.parent_id.is_(None), _shown())
         .cte("visible", recursive=True)
     )
-    child = aliased(Comment)
     visible = top.union_all(
-        select(child.id, child.publication_id, child.deleted_at)
-        .join(top, child.parent_id == top.c.id)
-        .where(_shown(child))
+        select(_CHILD.id, _CHILD.publication_id, _CHILD.deleted_at)
+        .join(top, _CHILD.parent_id == top.c.id)
+        .where(_shown(_CHILD))
     )
     rows = db.session.execute(
         select(visible.c.publication_id, func.count())
