@@ -276,6 +276,7 @@ class Story:
     stored: int
     stored_once: int
     seconds: float
+    client_cpu: float  # CPU seconds this script's posters and moderator used meanwhile
 
 
 def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) -> Story:  # type: ignore[no-untyped-def]
@@ -287,7 +288,7 @@ def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) 
     token = token_of(urllib.request.urlopen(url, timeout=30).read().decode())
     tag = f"story-{secrets.token_hex(4)}"
     posting, approving = Posting(), Approving()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     until = started + duration + 0.5
     threads = [
         threading.Thread(
@@ -309,12 +310,14 @@ def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) 
     mixed = wrk("readers during the story", url, duration)
     for thread in threads:
         thread.join()
-    seconds = time.monotonic() - started
+    seconds, client_cpu = time.monotonic() - started, time.process_time() - cpu
     for watcher in watchers:
         watcher.join()
     counts = stored_counts(database_url, tag + "-")
     stored_once = sum(1 for text in posting.acked if counts.get(text) == 1)
-    return Story(solo, mixed, posting, approving, sum(counts.values()), stored_once, seconds)
+    return Story(
+        solo, mixed, posting, approving, sum(counts.values()), stored_once, seconds, client_cpu
+    )
 
 
 def rows(label: str, story: Story) -> list[str]:
@@ -339,6 +342,9 @@ def rows(label: str, story: Story) -> list[str]:
         f"| median {statistics.median(p.page_ms) if p.page_ms else 0:.1f} ms |",
         f"| {label} | approvals (JSON) | {len(a.decide_ms) / story.seconds:.1f}/s "
         f"| p99 {p99(a.decide_ms):.1f} ms | {len(a.errors)} errors; visible after: {shown} |",
+        f"| {label} | the story's clients (this script) | {story.client_cpu:.1f} CPU s "
+        f"in {story.seconds:.1f} s | {story.client_cpu / story.seconds:.0%} of one core "
+        "| taken from the machine's 2 cores beside wrk and the server |",
     ]
 
 
