@@ -136,7 +136,14 @@ def page(
         replies = list(
             db.session.scalars(
                 select(Comment)
-                .where(Comment.root_id.in_([c.id for c in roots]), _shown())
+                .where(
+                    # The publication as well: SQLite's planner, counting every
+                    # top-level comment's NULL root as one value, otherwise walked all
+                    # approved comments of the site (6.8 ms at 17,000, linear beyond).
+                    Comment.publication_id == publication.id,
+                    Comment.root_id.in_([c.id for c in roots]),
+                    _shown(),
+                )
                 .order_by(Comment.created_at, Comment.id)
             )
         )
