@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import views as accounts
     from .api import views as api
     from .archive import views as archive
+    from .comments import fragments
     from .comments import moderating as picks
     from .comments import views as comments
     from .desk import views as desk
@@ -66,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    fragments.init_app(app)
     delivery.init_app(app)
     cli.init_app(app)
     app.url_map.converters["id"] = params.IdConverter

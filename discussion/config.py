@@ -124,6 +124,9 @@ COMMENT_FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
 # another process may take to reach readers. The process making it shows it at once.
 SHARED_PAGE_SECONDS = 1
 PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
+# Rendered comment threads each process keeps by content (discussion/comments/fragments.py),
+# so a page changed by one comment renders only that comment's thread; 0 keeps none.
+COMMENT_FRAGMENT_BYTES = 4_000_000
 
 # The site's address: every absolute link in a mail starts with it, never with the Host
 # header of the request that caused the mail. Required for mail outside debug/testing

@@ -1,7 +1,10 @@
-"""The article's thread reads only its publication's comments."""
+"""Rendered threads kept by content: the page is the same as one rendered afresh, a
+changed comment renders its thread again and only that one, and the kept HTML stays
+within its size."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,9 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from discussion.extensions import db
+from discussion.comments.fragments import Fragments
+from discussion.extensions import cache, db
 from discussion.models import Comment, CommentState, Publication
-from tests.helpers import make_comment, make_publication
+from discussion.publications.catalog import touch
+from tests.helpers import login, make_comment, make_publication
 
 
 def _threads(publication: Publication, staff_id: int | None = None) -> list[Comment]:
@@ -32,6 +37,79 @@ def _threads(publication: Publication, staff_id: int | None = None) -> list[Comm
     gone.deleted_at = datetime(2024, 2, 4, tzinfo=UTC)
     db.session.commit()
     return [first, staff, picked, edited, gone]
+
+
+def _fresh_get(app: Flask, client: FlaskClient, url: str) -> str:
+    """The page as the app builds it now: no kept body, no kept page; form tokens out
+    (a signed-in member's are signed anew each second)."""
+    cache.clear()
+    app.extensions["page_cache"].clear()
+    page = client.get(url).get_data(as_text=True)
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", page)
+
+
+def test_a_page_of_kept_threads_is_the_page_rendered_afresh(
+    app: Flask, client: FlaskClient, moderator: Any
+) -> None:
+    publication = make_publication()
+    _threads(publication, staff_id=moderator.id)
+    base = f"/publications/{publication.slug}"
+    urls = [base, f"{base}?sort=newest", f"{base}?sort=recommended"]
+    kept = app.extensions["comment_fragments"]
+    for who in ("reader", "moderator"):  # the reader's threads are kept when staff come
+        if who == "moderator":
+            login(client, "mod")
+        for url in urls:
+            app.extensions.pop("comment_fragments")
+            afresh = _fresh_get(app, client, url)
+            app.extensions["comment_fragments"] = kept
+            first, again = _fresh_get(app, client, url), _fresh_get(app, client, url)
+            assert first == afresh and again == afresh, (who, url)
+            assert "A reply to the reply" in again
+    assert len(kept.entries) >= 5
+
+
+def test_a_changed_comment_renders_its_thread_again_and_only_that_one(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    _threads(publication)
+    url = f"/publications/{publication.slug}"
+    _fresh_get(app, client, url)
+    kept = app.extensions["comment_fragments"]
+    before = len(kept.entries)
+    reply = db.session.scalar(db.select(Comment).where(Comment.name == "Replier"))
+    reply.body_html, reply.recommendations = "<p>Said otherwise now</p>", 2
+    touch([publication.id])
+    db.session.commit()
+    page = _fresh_get(app, client, url)
+    assert "Said otherwise now" in page and "A reply to the reply" in page
+    assert len(kept.entries) == before + 1  # first's thread, anew; the others as kept
+    approved = make_comment(publication, body="Just approved", minutes=20)
+    touch([approved.publication_id])
+    db.session.commit()
+    assert "Just approved" in _fresh_get(app, client, url)
+    assert len(kept.entries) == before + 2
+
+
+@pytest.mark.config(COMMENT_FRAGMENT_BYTES=0)
+def test_nothing_is_kept_when_switched_off(app: Flask, client: FlaskClient) -> None:
+    publication = make_publication()
+    _threads(publication)
+    page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
+    assert "comment_fragments" not in app.extensions and "A reply to the reply" in page
+
+
+def test_kept_threads_stay_within_their_size() -> None:
+    kept = Fragments(100)
+    for key in (b"a", b"b", b"c"):
+        kept.put(key, b"x" * 40)
+    assert kept.get(b"a") is None and kept.size == 80  # the oldest went
+    assert kept.get(b"b") == b"x" * 40  # used: now the newest
+    kept.put(b"d", b"y" * 40)
+    assert kept.get(b"c") is None and kept.get(b"b") is not None and kept.size == 80
+    kept.put(b"e", b"z" * 101)  # larger than all: not kept, nothing dropped for it
+    assert kept.get(b"e") is None and kept.size == 80
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
