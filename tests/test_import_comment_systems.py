@@ -124,6 +124,30 @@ def test_threads_match_by_address_through_map(app: Flask, runner, tmp_path: Path
     assert by_id["post 10"].state is CommentState.APPROVED
 
 
+def test_a_reply_whose_parent_is_on_another_page_is_imported_top_level(
+    app: Flask, runner, tmp_path: Path
+) -> None:
+    """A thread shows on one page: a reply filed under another page's comment (Disqus
+    ids are site-wide) would show on neither, so it starts a thread of its own."""
+    first = make_publication(slug="first-vote", title="First vote")
+    second = make_publication(slug="second-vote", title="Second vote")
+    text = disqus(
+        thread(1, "https://news.example.org/publications/first-vote")
+        + thread(2, "https://news.example.org/publications/second-vote"),
+        post(20, 1, "On the first.") + post(21, 2, "Filed under it.", parent=20),
+    )
+    path = write(tmp_path, "disqus.xml", text)
+    result = runner.invoke(args=["import", "disqus", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "its parent is on another page; shown as top-level" in result.output
+    by_id = {c.source_id: c for c in comments()}
+    reply = by_id["post 21"]
+    assert reply.publication_id == second.id and reply.parent_id is None and reply.root_id is None
+    assert by_id["post 20"].publication_id == first.id
+    page = app.test_client().get("/publications/second-vote").get_data(as_text=True)
+    assert "Filed under it." in page
+
+
 def test_disqus_threads_find_publications_a_wordpress_import_brought(
     app: Flask, runner, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select, update
@@ -131,6 +131,14 @@ def normal_path(path: str) -> str:
 
 
 # --- storing ---------------------------------------------------------------------------
+
+
+class _Stored(NamedTuple):
+    """A comment already stored by this import (or this run): what its replies need."""
+
+    id: int
+    root_id: int | None
+    publication_id: int
 
 
 class Importer:
@@ -263,7 +271,7 @@ class Importer:
     def _store(self, batch: list[IncomingComment]) -> None:
         ids = list(dict.fromkeys(c.source_id for c in batch))
         existing = self._known(ids)
-        known: dict[str, tuple[int, int | None]] = dict(existing)
+        known: dict[str, _Stored] = dict(existing)
         wanted_parents = {c.parent_source_id for c in batch if c.parent_source_id} - set(known)
         known.update(self._known(list(wanted_parents)))
         fresh: list[IncomingComment] = []
@@ -320,9 +328,7 @@ class Importer:
             self._pool.join()
             self._pool = None
 
-    def _already(
-        self, c: IncomingComment, current: tuple[int, int | None] | None, known: dict
-    ) -> None:
+    def _already(self, c: IncomingComment, current: _Stored | None, known: dict) -> None:
         """A comment imported before: left as it is, unless an earlier run stopped
         before its reply was attached to its parent (then attached now)."""
         if current is None or not c.parent_source_id or c.parent_source_id not in known:
@@ -333,8 +339,8 @@ class Importer:
         if parent_now is not None:
             self.skip_comment("already imported")
             return
-        parent_id, parent_root = known[c.parent_source_id]
-        if parent_id == comment_id:
+        parent_id, parent_root, parent_publication = known[c.parent_source_id]
+        if parent_id == comment_id or parent_publication != c.publication_id:
             self.skip_comment("already imported")
             return
         db.session.execute(
@@ -345,16 +351,18 @@ class Importer:
         self._rethread.add(c.publication_id)
         self.summary.comments.updated += 1
 
-    def _known(self, source_ids: list[str]) -> dict[str, tuple[int, int | None]]:
-        found: dict[str, tuple[int, int | None]] = {}
+    def _known(self, source_ids: list[str]) -> dict[str, _Stored]:
+        found: dict[str, _Stored] = {}
         for start in range(0, len(source_ids), 500):
             chunk = source_ids[start : start + 500]
             rows = db.session.execute(
-                select(Comment.source_id, Comment.id, Comment.root_id).where(
-                    Comment.source == self.source, Comment.source_id.in_(chunk)
-                )
+                select(
+                    Comment.source_id, Comment.id, Comment.root_id, Comment.publication_id
+                ).where(Comment.source == self.source, Comment.source_id.in_(chunk))
             )
-            found.update({row.source_id: (row.id, row.root_id) for row in rows})
+            found.update(
+                {row.source_id: _Stored(row.id, row.root_id, row.publication_id) for row in rows}
+            )
         return found
 
     def _insert(self, wave: list[IncomingComment], known: dict) -> None:
@@ -363,14 +371,14 @@ class Importer:
         if self.dry_run:
             for c in wave:
                 self._dry_seen.add(c.source_id)
-                known[c.source_id] = (next(self._fake_ids), None)
+                known[c.source_id] = _Stored(next(self._fake_ids), None, c.publication_id)
             return
         new_ids = db.session.execute(
             insert(Comment).returning(Comment.id, sort_by_parameter_order=True), rows
         ).scalars()
         decisions = []
         for c, row, comment_id in zip(wave, rows, new_ids, strict=True):
-            known[c.source_id] = (comment_id, row["root_id"])
+            known[c.source_id] = _Stored(comment_id, row["root_id"], c.publication_id)
             if c.state is CommentState.APPROVED:
                 self._touched.add(c.publication_id)
             if c.state is not CommentState.PENDING:
@@ -391,8 +399,11 @@ class Importer:
         text, body_html, body_hash = self._rendered[id(c)]
         parent_id = root_id = None
         if c.parent_source_id:
-            parent_id, parent_root = known[c.parent_source_id]
-            root_id = parent_root or parent_id
+            parent = known[c.parent_source_id]
+            if parent.publication_id == c.publication_id:
+                parent_id, root_id = parent.id, parent.root_id or parent.id
+            else:  # a thread shows on one page: its replies are that page's
+                self.warn(f"{c.where}: its parent is on another page; shown as top-level")
         address = _address(c.address)
         recent = c.created_at >= self.raw_after
         return {
