@@ -276,7 +276,7 @@ class Story:
     stored: int
     stored_once: int
     seconds: float
-    client_cpu: float  # CPU seconds this script's posters and moderator used meanwhile
+    client_cpu: float  # CPU seconds this script's posters, moderator and watchers used
 
 
 def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) -> Story:  # type: ignore[no-untyped-def]

@@ -126,6 +126,7 @@ SHARED_PAGE_SECONDS = 1
 PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
 # Rendered comment threads each process keeps by content (discussion/comments/fragments.py),
 # so a page changed by one comment renders only that comment's thread; 0 keeps none.
+# Counts the HTML; keys and bookkeeping add about 200 bytes a thread.
 COMMENT_FRAGMENT_BYTES = 4_000_000
 
 # The site's address: every absolute link in a mail starts with it, never with the Host

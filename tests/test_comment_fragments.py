@@ -52,7 +52,7 @@ def test_a_page_of_kept_threads_is_the_page_rendered_afresh(
     app: Flask, client: FlaskClient, moderator: Any
 ) -> None:
     publication = make_publication()
-    _threads(publication, staff_id=moderator.id)
+    first, *_ = _threads(publication, staff_id=moderator.id)
     base = f"/publications/{publication.slug}"
     urls = [base, f"{base}?sort=newest", f"{base}?sort=recommended"]
     kept = app.extensions["comment_fragments"]
@@ -63,10 +63,29 @@ def test_a_page_of_kept_threads_is_the_page_rendered_afresh(
             app.extensions.pop("comment_fragments")
             afresh = _fresh_get(app, client, url)
             app.extensions["comment_fragments"] = kept
-            first, again = _fresh_get(app, client, url), _fresh_get(app, client, url)
-            assert first == afresh and again == afresh, (who, url)
+            built, again = _fresh_get(app, client, url), _fresh_get(app, client, url)
+            assert built == afresh and again == afresh, (who, url)
             assert "A reply to the reply" in again
     assert len(kept.entries) >= 5
+    # A page built for one moderator alone carries their session's token: kept nowhere.
+    held = len(kept.entries)
+    reply_to = _fresh_get(app, client, f"{base}?reply_to={first.id}")
+    assert "Feature as a pick" in reply_to and len(kept.entries) == held
+
+
+def test_a_kept_thread_is_served_as_kept(app: Flask, client: FlaskClient) -> None:
+    publication = make_publication()
+    first, *_ = _threads(publication)
+    url = f"/publications/{publication.slug}"
+    _fresh_get(app, client, url)
+    kept = app.extensions["comment_fragments"]
+    for key in list(kept.entries):
+        kept.put(key, b'<p class="from-the-keep">kept</p>')
+    touch([publication.id])  # a new version: the page is built again, the threads kept
+    db.session.commit()
+    page = _fresh_get(app, client, url)
+    assert page.count('class="from-the-keep"') == len(kept.entries)
+    assert f'id="comment-{first.id}"' not in page  # (its text is still in the metadata)
 
 
 def test_a_changed_comment_renders_its_thread_again_and_only_that_one(

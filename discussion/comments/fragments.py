@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from flask import Flask, current_app, request
 from jinja2 import pass_context
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Undefined
 from markupsafe import Markup
 from sqlalchemy import inspect
 
@@ -73,6 +73,7 @@ class _Page(NamedTuple):
     shared: tuple[Any, ...]  # the same for every comment on the page
     editable: dict[int, Any]  # the reader's comments they may still change, until when
     own_ids: Container[int]  # the reader's own comments
+    keep: bool  # False: render, keep nothing (see _page)
 
 
 def _page(context: Context) -> _Page:
@@ -88,7 +89,14 @@ def _page(context: Context) -> _Page:
             moderating,
             context.resolve("csrf_token")() if moderating else None,
         )
-        found = _Page(shared, context.resolve("editable"), context.resolve("own_ids"))
+        # A page built for one member of staff carries their session's form token,
+        # signed anew each second: its threads would be kept under keys never asked
+        # for again. The body kept for staff (staff_nav set) carries marks instead.
+        # Templates that reload when edited would not reach pages kept before.
+        keep = not context.environment.auto_reload and (
+            not moderating or not isinstance(context.resolve("staff_nav"), Undefined)
+        )
+        found = _Page(shared, context.resolve("editable"), context.resolve("own_ids"), keep)
         context._kept_thread_page = found  # type: ignore[attr-defined]
     return found
 
@@ -106,7 +114,10 @@ def kept_thread(
     fragments: Fragments | None = current_app.extensions.get("comment_fragments")
     if fragments is None:
         return Markup(caller())
-    page, ids = _page(context), []
+    page = _page(context)
+    if not page.keep:
+        return Markup(caller())
+    ids: list[int] = []
     parts: list[Any] = [publication.slug, can_reply, page.shared]
     _thread_parts(node, ids, parts)
     parts.append([(i, page.editable[i]) for i in ids if i in page.editable])

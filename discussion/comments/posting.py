@@ -64,6 +64,7 @@ RERENDER_BATCH = 500
 
 # The POST path's writes, built once: Core inserts on the tables (the ORM's bulk insert
 # machinery and a statement's construction cost more than the SQLite insert itself).
+# Core statements do not autoflush the session: nothing on this path is left pending in it.
 _INSERT_COMMENT = insert(Comment.__table__).returning(Comment.__table__.c.id)
 _INSERT_HOLD = insert(Hold.__table__)
 _INSERT_DECISION = insert(Decision.__table__)
