@@ -5,7 +5,7 @@ each approval makes every process build it again although all threads but one re
 exactly as before. So each top-level comment's HTML, replies included, is kept under a
 digest of everything the macro (``templates/_macros/comment.html``) reads: every column
 of each comment in the thread and its place in it (depth, the name it answers, how many
-replies), and what the page gives the macro (:func:`_page_parts`). Any change to those
+replies), and what the page gives the macro (:func:`_page`). Any change to those
 is another key, so nothing ever has to be forgotten; the least recently used threads go
 once the kept HTML passes ``COMMENT_FRAGMENT_BYTES`` (0: nothing is kept).
 """

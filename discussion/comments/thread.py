@@ -55,15 +55,14 @@ def _standing(model: type[Comment] = Comment) -> ColumnElement[bool]:
     return _shown(model) & model.deleted_at.is_(None)
 
 
-# Aliases made once: each new alias adapts every column again on first use (about a
-# tenth of building a thread's queries).
+# A reply, as an alias made once: each new alias adapts every column again on first use
+# (about a tenth of building a thread's queries).
 _CHILD = aliased(Comment)
-_REPLY = aliased(Comment)
 
 
 def _shown_root() -> ColumnElement[bool]:
     """A top-level comment on the page: standing, or a stub with a visible reply."""
-    has_reply = exists().where(_REPLY.parent_id == Comment.id, _shown(_REPLY))
+    has_reply = exists().where(_CHILD.parent_id == Comment.id, _shown(_CHILD))
     return Comment.parent_id.is_(None) & _shown() & (Comment.deleted_at.is_(None) | has_reply)
 
 
