@@ -154,6 +154,20 @@ def only_reads() -> Iterator[None]:
         g.only_reads = before
 
 
+def _end_session(_error: BaseException | None) -> None:
+    """End the request's transaction before Flask-SQLAlchemy discards the session.
+
+    Should the server have gone away since the last query (a restart while the page was
+    rendering), the rollback fails; the answer is built and nothing was half-written, so
+    it still goes out (not a 500) and the pool drops the dead connection."""
+    if not db.session.registry.has():
+        return
+    try:
+        db.session.close()
+    except UNAVAILABLE:
+        db.session().invalidate()
+
+
 def _close_read_connection(_error: BaseException | None) -> None:
     connection = g.pop("read_connection", None)
     if connection is not None:
@@ -197,6 +211,7 @@ def engine_options(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
     app.teardown_appcontext(_close_read_connection)
+    app.teardown_appcontext(_end_session)  # after Flask-SQLAlchemy's, so it runs first
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":

@@ -15,13 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
+from flask import request_finished
+from sqlalchemy import text
+
 from discussion import create_app
+from discussion.extensions import db
 from discussion.web import database
 
 from .support import (
     ARTICLE,
     Answer,
     Postgres,
+    Site,
     comment_form,
     fetch,
     fill,
@@ -123,6 +128,33 @@ def test_a_postgresql_restart_keeps_readers_reading_and_loses_nothing(
     for body in acknowledged:
         assert postgres.count("SELECT count(*) FROM comments WHERE body_text = %s", body) == 1
     site.no_tracebacks()
+
+
+def test_the_server_going_away_while_a_page_renders_still_answers_the_page(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    """PostgreSQL stops between a request's last query and the end of its transaction
+    (a restart while the page renders): the rollback at the end of the request fails,
+    yet the reader gets the page built, not a 500."""
+    Site(postgres.url, tmp_path, {}).prepare()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": postgres.url,
+            "SECRET_KEY": "going-away-" + uuid.uuid4().hex,
+            "SITE_URL": "http://127.0.0.1",
+        }
+    )
+
+    def end_the_connection(_app: object, **_extra: object) -> None:
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert postgres.count("SELECT pg_terminate_backend(%s, 10000)", backend)
+
+    with request_finished.connected_to(end_the_connection, app):
+        answer = app.test_client().get(ARTICLE)
+    assert answer.status_code == 200
+    assert "Tell us what you think" in answer.text
+    # The pool dropped the dead connection: the next request is served as usual.
+    assert app.test_client().get(ARTICLE + "?sort=oldest").status_code == 200
 
 
 def test_staff_actions_during_an_outage_change_nothing(serve, postgres: Postgres) -> None:
