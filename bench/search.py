@@ -19,7 +19,10 @@ over all. ``--what queue`` adds ``--comments`` comments (8-60 words drawn the sa
 half of them pending) and times the moderation queue's search as a signed-in moderator:
 a middling word in the pending and the all tab, a common word, a whole email address.
 The database is built fresh (SQLite in a temporary folder; PostgreSQL:
-database ``discussion_search_bench`` on 127.0.0.1:5432, dropped and created).
+database ``discussion_search_bench`` on 127.0.0.1:5432, dropped and created), except
+with ``--reuse`` (PostgreSQL, search): the database an earlier run left is searched
+again as it is, so two versions of the code can be timed on the same data (run
+``flask db upgrade`` on it first for a newer schema).
 """
 
 from __future__ import annotations
@@ -50,9 +53,11 @@ TYPES = ["Analysis", "Report", "Question and Answer", "Fact Sheet", "Event"]
 TOPICS = ["Iran", "Iraq", "Afghanistan", "Mediation", "Gender", "Youth", "Economics"]
 
 
-def database(kind: str, workdir: Path) -> str:
+def database(kind: str, workdir: Path, reuse: bool = False) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'search.sqlite3'}"
+    if reuse:
+        return PG_BENCH
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text("DROP DATABASE IF EXISTS discussion_search_bench"))
@@ -198,7 +203,10 @@ def main() -> int:
     parser.add_argument("--what", choices=("search", "index", "queue", "sitemap"), default="search")
     parser.add_argument("--comments", type=int, default=1_000_000, help="for --what queue")
     parser.add_argument("--queries", type=int, default=100, help="of each kind")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the last run's data")
     args = parser.parse_args()
+    if args.reuse and (args.database, args.what) != ("postgresql", "search"):
+        parser.error("--reuse is for --database postgresql --what search")
 
     from flask_migrate import upgrade
 
@@ -210,15 +218,23 @@ def main() -> int:
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        url = database(args.database, Path(tmp))
+        url = database(args.database, Path(tmp), args.reuse)
         os.environ["FLASK_RATELIMIT_ENABLED"] = "false"
         app = create_app(
             {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SITE_URL": "https://example.org"}
         )
         with app.app_context():
-            upgrade(directory=str(ROOT / "discussion" / "migrations"))
+            if not args.reuse:
+                upgrade(directory=str(ROOT / "discussion" / "migrations"))
             started = time.perf_counter()
-            samples = fill(args.publications, rng)
+            if args.reuse:  # every 100th body, as fill() keeps them
+                bodies = text(
+                    "SELECT body FROM publication_search WHERE publication_id % 100 = 0 "
+                    "ORDER BY publication_id"
+                )
+                samples = [body.split() for body in db.session.scalars(bodies)]
+            else:
+                samples = fill(args.publications, rng)
             analyze()
             built = time.perf_counter() - started
             db.session.remove()
@@ -319,7 +335,8 @@ def main() -> int:
         with app.app_context():
             db.engine.dispose()
     print(
-        f"{args.database}, {args.publications:,} publications (built in {built:.0f} s), "
+        f"{args.database}, {args.publications:,} publications "
+        f"({'reused, analyzed' if args.reuse else 'built'} in {built:.0f} s), "
         f"server time per request:"
     )
     every: list[float] = []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import ARRAY, Text, bindparam, cast, select, text
 
 from discussion.archive import archivefile
 from discussion.desk import editing
@@ -337,11 +337,52 @@ def test_postgresql_walks_newest_first_only_for_words_in_most_publications(
     db.session.commit()
     db.session.execute(text("ANALYZE publication_search"))
     queries = ("refugees", "ceasefire", '"ceasefire refugees"')
-    walks = {q: fulltext._walk_pays(db.session, fulltext.parse(q)) for q in queries}
+    walks = {q: fulltext._plan(db.session, fulltext.parse(q)).walk for q in queries}
     # 13 of 13 documents: walking tests 3, the index would return 13; 1 of 13: the index.
     assert walks == {"refugees": True, "ceasefire": False, '"ceasefire refugees"': False}
     assert titles(client, q="refugees") == ["Truce", "Report 11", "Report 10"]
     assert titles(client, q="ceasefire") == ["Truce"]
+
+
+def test_phrases_need_their_words_next_to_each_other_in_one_field(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_publication(title="Talks", body=["Officials say the peace process resumed today."])
+    make_publication(title="Apart", body=["Peace returned and the process resumed."])
+    make_publication(title="Gap", body=["Peace and process: two words."])
+    make_publication(title="Reversed", dek="A process of peace.", body=["Nothing."])
+    make_publication(title="Three words", body=["The United States of America voted."])
+    assert titles(client, q='"peace process"') == ["Talks"]
+    assert titles(client, q='"peace process" resumed') == ["Talks"]
+    assert titles(client, q='"united states of america"') == ["Three words"]
+    assert titles(client, q='"states united"') == []
+
+
+def test_the_pairs_a_phrase_requires_are_read_from_its_tsquery() -> None:
+    assert fulltext._pairs("'unit' <-> 'state' <2> 'america'") == ("unit state",)
+    assert fulltext._pairs("'peace-build' <-> 'peac' <-> 'build'") == (
+        "peace-build peac",
+        "peac build",
+    )
+    assert fulltext._pairs("'o''brien' <-> 'said'") == ("o'brien said",)
+    assert fulltext._pairs("'conflict'") == ()
+    assert fulltext._pairs("( 'a' | 'b' ) <-> 'c'") == ()  # not a chain: no pairs
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_finds_a_phrase_through_the_index_of_word_pairs(app: Flask) -> None:
+    make_publication(title="Talks", body=["The peace process resumed."])
+    db.session.commit()
+    pairs = db.session.scalar(select(fulltext._PAIRS).select_from(PublicationSearch))
+    assert set(pairs) >= {"peac process", "process resum"} and "talk peac" not in pairs
+    plan = fulltext._plan(db.session, fulltext.parse('"peace process" resumed'))
+    assert plan == fulltext._Plan(walk=False, pairs=("peac process",))
+    # The search's expression is the index's own: the planner can use the index for it.
+    required = fulltext._PAIRS.op("@>")(cast(bindparam("p", ["peac process"]), ARRAY(Text)))
+    statement = select(PublicationSearch.publication_id).where(required).compile(db.engine)
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    explained = db.session.connection().exec_driver_sql(f"EXPLAIN {statement}", statement.params)
+    assert "ix_publication_search_pairs" in "\n".join(row[0] for row in explained)
 
 
 def test_the_queue_search_looks_through_the_newest_matches(

@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from itertools import chain
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Float,
     Integer,
     Select,
     String,
     Subquery,
+    Text,
+    and_,
     bindparam,
+    cast,
     column,
     delete,
     event,
@@ -248,14 +252,22 @@ def ranked_publications(
         search = PublicationSearch.__table__
         document = literal_column("publication_search.document")
         tsquery = ts_query(query)
+        plan = _plan(session, query)
         newest = search.c.publication_id
-        if not _walk_pays(session, query):
-            newest = newest + 0  # not the key's order: the planner then takes the index
+        matching = document.op("@@")(tsquery)
+        if not plan.walk:
+            newest = newest + 0  # not the key's order: the planner then takes an index
+            if plan.pairs:  # walking, the pairs would be computed for each publication
+                # Through the pairs' index alone, then each candidate's document: with
+                # both indexes, PostgreSQL rechecks each candidate against both, computing
+                # its pairs afresh. ts_match_vq is @@ as a function, which no index serves.
+                required = cast(bindparam(None, list(plan.pairs)), ARRAY(Text))
+                matching = and_(_PAIRS.op("@>")(required), func.ts_match_vq(document, tsquery))
         candidates = (
             narrow(
                 select(search.c.publication_id.label("id"), document.label("document"))
                 .join(Publication, Publication.id == search.c.publication_id)
-                .where(document.op("@@")(tsquery))
+                .where(matching)
             )
             .order_by(newest.desc())
             .limit(RANKED_AT_MOST)
@@ -280,11 +292,15 @@ def ranked_publications(
 
 @dataclass
 class _Statistics:
-    """What PostgreSQL knows of the search documents: the share of documents holding each
-    of the most common lexemes (``pg_stats``), and their number."""
+    """What PostgreSQL knows of the search documents (``pg_stats``): the share of documents
+    holding each of the most common lexemes, and of the most common pairs of adjacent
+    words (the pairs index's); the share below which one is not listed; the number of
+    documents."""
 
     shares: dict[str, float]
-    rarest: float  # the share below which a lexeme is not listed
+    rarest: float
+    pair_shares: dict[str, float]
+    rarest_pair: float
     documents: float
     read_at: float
 
@@ -292,11 +308,31 @@ class _Statistics:
 _statistics: dict[str, _Statistics] = {}  # by database
 STATISTICS_SECONDS = 900  # how long a process keeps them (ANALYZE renews them rarely)
 _STATISTICS = text(
-    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
+    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, "
+    "p.most_common_elems::text::text[], p.most_common_elem_freqs, c.reltuples "
     "FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() "
     "AND s.tablename = c.relname AND s.attname = 'document' "
+    "LEFT JOIN pg_stats p ON p.schemaname = current_schema() "
+    "AND p.tablename = 'ix_publication_search_pairs' "
     "WHERE c.relname = 'publication_search' AND c.relnamespace = current_schema()::regnamespace"
 )
+# Each field's pairs of adjacent words, as the index of migration 0016 holds them (the
+# same expression, so that the planner uses it).
+_PAIRS = func.publication_search_pairs(
+    literal_column("publication_search.title"),
+    literal_column("publication_search.dek"),
+    literal_column("publication_search.body"),
+    literal_column("publication_search.names"),
+)
+_PHRASE_PART = re.compile(r"\s*(?:'((?:[^'\\]|'')*)'|<(-|\d+)>)")
+
+
+def _listed(elements: list[str] | None, frequencies: list[float] | None) -> tuple[dict, float]:
+    """The shares of the listed elements, and the share below which one is not listed
+    (the frequencies are followed by the lowest and the highest, and the share of nulls)."""
+    elements, frequencies = elements or [], frequencies or []
+    rarest = frequencies[len(elements)] if len(frequencies) > len(elements) else 0.0
+    return dict(zip(elements, frequencies, strict=False)), rarest
 
 
 def _lexeme_statistics(session: Session) -> _Statistics:
@@ -304,24 +340,54 @@ def _lexeme_statistics(session: Session) -> _Statistics:
     now = time.monotonic()
     kept = _statistics.get(database)
     if kept is None or now - kept.read_at > STATISTICS_SECONDS:
-        lexemes, shares, documents = session.execute(_STATISTICS).one()
-        lexemes, shares = lexemes or [], shares or []
-        # The shares are followed by the lowest and the highest, and the share of nulls.
-        rarest = shares[len(lexemes)] if len(shares) > len(lexemes) else 0.0
-        listed = dict(zip(lexemes, shares, strict=False))
-        kept = _statistics[database] = _Statistics(listed, rarest, max(documents, 0), now)
+        lexemes, lexeme_shares, pairs, pair_shares, documents = session.execute(_STATISTICS).one()
+        shares, rarest = _listed(lexemes, lexeme_shares)
+        pair_share, rarest_pair = _listed(pairs, pair_shares)
+        kept = _statistics[database] = _Statistics(
+            shares, rarest, pair_share, rarest_pair, max(documents, 0), now
+        )
     return kept
 
 
-def _walk_pays(session: Session, query: Query) -> bool:
+def _pairs(phrase: str) -> tuple[str, ...]:
+    """The pairs of adjacent words a phrase requires, from its tsquery written out
+    (``'unit' <-> 'state' <2> 'america'``: "unit state"); none when it is not such a
+    chain."""
+    parts = list(_PHRASE_PART.finditer(phrase))
+    if "".join(part.group(0) for part in parts) != phrase:
+        return ()
+    pairs: list[str] = []
+    previous, adjacent = None, False
+    for part in parts:
+        lexeme, distance = part.groups()
+        if lexeme is None:
+            adjacent = distance == "-"
+            continue
+        lexeme = lexeme.replace("''", "'")
+        if adjacent and previous is not None:
+            pairs.append(f"{previous} {lexeme}")
+        previous, adjacent = lexeme, False
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How PostgreSQL finds a query's newest matches (:func:`_plan`)."""
+
+    walk: bool  # walk the publications newest first, testing each one's document
+    pairs: tuple[str, ...]  # pairs of adjacent words every match holds (its phrases')
+
+
+def _plan(session: Session, query: Query) -> _Plan:
     """Whether to find the newest matches by walking the publications newest first,
-    testing each one's document, rather than through the index (every match, then the
+    testing each one's document, rather than through the indexes (every match, then the
     newest). The walk pays for words in a large share ``s`` of the ``n`` documents: it
     tests ``RANKED_AT_MOST / s`` documents where the index returns ``s * n``. PostgreSQL's
     planner misjudges this (reading each document costs it nothing), so the shares come
-    from its statistics, a word not listed counting as half the rarest listed, and a
-    phrase as its rarest word (the GIN index holds no positions: a phrase is checked in
-    each document either way)."""
+    from its statistics, a word not listed counting as half the rarest listed. A phrase
+    counts as its rarest word or pair of adjacent words: through the indexes, its
+    candidates are the documents with all its pairs (the document index holds no
+    positions), then each is checked."""
     statistics = _lexeme_statistics(session)
     items = list(dict.fromkeys(item for group in query.groups for item in group))
     found = session.execute(
@@ -329,20 +395,30 @@ def _walk_pays(session: Session, query: Query) -> bool:
             *(func.phraseto_tsquery(ENGLISH, bindparam(None, i.text)).cast(String) for i in items)
         )
     ).one()
+    pairs_of = {item: _pairs(written) for item, written in zip(items, found, strict=True)}
     share_of = {
         item: min(
-            (
-                statistics.shares.get(word.replace("''", "'"), statistics.rarest / 2)
-                for word in _LEXEME.findall(words)
+            chain(
+                (
+                    statistics.shares.get(word.replace("''", "'"), statistics.rarest / 2)
+                    for word in _LEXEME.findall(written)
+                ),
+                (
+                    statistics.pair_shares.get(pair, statistics.rarest_pair / 2)
+                    for pair in pairs_of[item]
+                ),
             ),
             default=0.0,
         )
-        for item, words in zip(items, found, strict=True)
+        for item, written in zip(items, found, strict=True)
     }
     share = 1.0
     for group in query.groups:
         share *= min(1.0, sum(share_of[item] for item in group))
-    return share * share * statistics.documents > RANKED_AT_MOST
+    required = (pair for group in query.groups if len(group) == 1 for pair in pairs_of[group[0]])
+    return _Plan(
+        share * share * statistics.documents > RANKED_AT_MOST, tuple(dict.fromkeys(required))
+    )
 
 
 def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
@@ -529,7 +605,8 @@ SQLITE_COMMENT_TRIGGERS = (
 # Schema the search index keeps outside the models: FTS5 tables (and their shadow
 # tables), PostgreSQL's generated tsvector column and GIN indexes.
 _OUTSIDE_MODELS = re.compile(
-    r"(publication_fts|comment_fts)(_\w+)?|document|ix_comments_fulltext|ix_publication_search_document"
+    r"(publication_fts|comment_fts)(_\w+)?|document|ix_comments_fulltext"
+    r"|ix_publication_search_(document|pairs)"
 )
 
 
