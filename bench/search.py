@@ -18,11 +18,11 @@ Prints p50, p90, p99 and max per kind and
 over all. ``--what queue`` adds ``--comments`` comments (8-60 words drawn the same way,
 half of them pending) and times the moderation queue's search as a signed-in moderator:
 a middling word in the pending and the all tab, a common word, a whole email address.
-The database is built fresh (SQLite in a temporary folder; PostgreSQL:
-database ``discussion_search_bench`` on 127.0.0.1:5432, dropped and created), except
-with ``--reuse`` (PostgreSQL, search): the database an earlier run left is searched
-again as it is, so two versions of the code can be timed on the same data (run
-``flask db upgrade`` on it first for a newer schema).
+The database is built fresh and kept (SQLite: ``discussion_search_bench.sqlite3`` in the
+temporary folder; PostgreSQL: database ``discussion_search_bench`` on 127.0.0.1:5432),
+except with ``--reuse``: the database the last run left is timed again as it is, so two
+versions of the code can be timed on the same data (run ``flask db upgrade`` on it
+first for a newer schema).
 """
 
 from __future__ import annotations
@@ -53,9 +53,13 @@ TYPES = ["Analysis", "Report", "Question and Answer", "Fact Sheet", "Event"]
 TOPICS = ["Iran", "Iraq", "Afghanistan", "Mediation", "Gender", "Youth", "Economics"]
 
 
-def database(kind: str, workdir: Path, reuse: bool = False) -> str:
+def database(kind: str, reuse: bool) -> str:
     if kind == "sqlite":
-        return f"sqlite:///{workdir / 'search.sqlite3'}"
+        path = Path(tempfile.gettempdir()) / "discussion_search_bench.sqlite3"
+        if not reuse:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
     if reuse:
         return PG_BENCH
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -203,10 +207,8 @@ def main() -> int:
     parser.add_argument("--what", choices=("search", "index", "queue", "sitemap"), default="search")
     parser.add_argument("--comments", type=int, default=1_000_000, help="for --what queue")
     parser.add_argument("--queries", type=int, default=100, help="of each kind")
-    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: the last run's data")
+    parser.add_argument("--reuse", action="store_true", help="the last run's database")
     args = parser.parse_args()
-    if args.reuse and (args.database, args.what) != ("postgresql", "search"):
-        parser.error("--reuse is for --database postgresql --what search")
 
     from flask_migrate import upgrade
 
@@ -217,126 +219,136 @@ def main() -> int:
     from discussion.extensions import db
 
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = database(args.database, Path(tmp), args.reuse)
-        os.environ["FLASK_RATELIMIT_ENABLED"] = "false"
-        app = create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SITE_URL": "https://example.org"}
-        )
-        with app.app_context():
-            if not args.reuse:
-                upgrade(directory=str(ROOT / "discussion" / "migrations"))
-            started = time.perf_counter()
-            if args.reuse:  # every 100th body, as fill() keeps them
-                bodies = text(
-                    "SELECT body FROM publication_search WHERE publication_id % 100 = 0 "
-                    "ORDER BY publication_id"
-                )
-                samples = [body.split() for body in db.session.scalars(bodies)]
-            else:
-                samples = fill(args.publications, rng)
+    url = database(args.database, args.reuse)
+    os.environ["FLASK_RATELIMIT_ENABLED"] = "false"
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SITE_URL": "https://example.org"}
+    )
+    with app.app_context():
+        if not args.reuse:
+            upgrade(directory=str(ROOT / "discussion" / "migrations"))
+        started = time.perf_counter()
+        if args.reuse:  # every 100th body, as fill() keeps them; the statistics as they were
+            bodies = text(
+                "SELECT body FROM publication_search WHERE publication_id % 100 = 0 "
+                "ORDER BY publication_id"
+            )
+            samples = [body.split() for body in db.session.scalars(bodies)]
+            args.publications = db.session.scalar(text("SELECT count(*) FROM publications"))
+        else:
+            samples = fill(args.publications, rng)
             analyze()
-            built = time.perf_counter() - started
-            db.session.remove()
-        client = app.test_client()
-        timings: dict[str, list[float]] = {}
+        built = time.perf_counter() - started
+        db.session.remove()
+    client = app.test_client()
+    timings: dict[str, list[float]] = {}
 
-        def timed(kind: str, path: str, **query: str) -> None:
-            started = time.perf_counter()
-            response = client.get(path, query_string=query)
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, (path, query, response.status_code)
-            timings.setdefault(kind, []).append(elapsed)
+    def timed(kind: str, path: str, **query: str) -> None:
+        started = time.perf_counter()
+        response = client.get(path, query_string=query)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (path, query, response.status_code)
+        timings.setdefault(kind, []).append(elapsed)
 
-        if args.what == "search":
-            with app.app_context():
-                document_counts = Counter(w for sample in samples for w in set(sample))
-            share = {w: n / len(samples) for w, n in document_counts.items()}
-            middling = sorted(w for w, s in share.items() if 0.001 <= s <= 0.05)
-            common = [w for w, _ in document_counts.most_common(200) if w not in STOP_WORDS][:20]
-            for _ in range(3):  # warm the caches
-                client.get("/search", query_string={"q": rng.choice(middling)})
-            for _ in range(args.queries):
-                timed("one word", "/search", q=rng.choice(middling))
-                timed("two words", "/search", q=f"{rng.choice(middling)} {rng.choice(middling)}")
-                sample = rng.choice(samples)
+    if args.what == "search":
+        with app.app_context():
+            document_counts = Counter(w for sample in samples for w in set(sample))
+        share = {w: n / len(samples) for w, n in document_counts.items()}
+        middling = sorted(w for w, s in share.items() if 0.001 <= s <= 0.05)
+        common = [w for w, _ in document_counts.most_common(200) if w not in STOP_WORDS][:20]
+        for _ in range(3):  # warm the caches
+            client.get("/search", query_string={"q": rng.choice(middling)})
+        for _ in range(args.queries):
+            timed("one word", "/search", q=rng.choice(middling))
+            timed("two words", "/search", q=f"{rng.choice(middling)} {rng.choice(middling)}")
+            sample = rng.choice(samples)
+            at = rng.randrange(len(sample) - 1)
+            while {sample[at], sample[at + 1]} <= STOP_WORDS:
                 at = rng.randrange(len(sample) - 1)
-                while {sample[at], sample[at + 1]} <= STOP_WORDS:
-                    at = rng.randrange(len(sample) - 1)
-                timed("phrase", "/search", q=f'"{sample[at]} {sample[at + 1]}"')
-                timed(
-                    "word + type",
-                    "/search",
-                    q=rng.choice(middling),
-                    type=rng.choice(TYPES).lower().replace(" ", "-"),
-                )
-                timed("common word", "/search", q=rng.choice(common))
-        elif args.what == "sitemap":
-            for path in (
-                "/sitemap.xml",
-                "/sitemaps/publications-1.xml",
-                "/sitemaps/publications-2.xml",
-            ):
-                tracemalloc.start()
-                started = time.perf_counter()
-                response = client.get(path, buffered=False)
-                size = sum(len(chunk) for chunk in response.response)
-                response.close()
-                elapsed = time.perf_counter() - started
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
-                print(
-                    f"  {path}: {size / 1e6:.1f} MB streamed in {elapsed:.2f} s, "
-                    f"Python heap peak {peak / 1e6:.1f} MB"
-                )
-        elif args.what == "queue":
-            with app.app_context():
+            timed("phrase", "/search", q=f'"{sample[at]} {sample[at + 1]}"')
+            timed(
+                "word + type",
+                "/search",
+                q=rng.choice(middling),
+                type=rng.choice(TYPES).lower().replace(" ", "-"),
+            )
+            timed("common word", "/search", q=rng.choice(common))
+    elif args.what == "sitemap":
+        for path in (
+            "/sitemap.xml",
+            "/sitemaps/publications-1.xml",
+            "/sitemaps/publications-2.xml",
+        ):
+            tracemalloc.start()
+            started = time.perf_counter()
+            response = client.get(path, buffered=False)
+            size = sum(len(chunk) for chunk in response.response)
+            response.close()
+            elapsed = time.perf_counter() - started
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(
+                f"  {path}: {size / 1e6:.1f} MB streamed in {elapsed:.2f} s, "
+                f"Python heap peak {peak / 1e6:.1f} MB"
+            )
+    elif args.what == "queue":
+        with app.app_context():
+            if args.reuse:  # the words' shares, from every 200th comment
+                sample = [
+                    set(body.lower().rstrip(".").split())
+                    for body in db.session.scalars(
+                        text("SELECT body_text FROM comments WHERE id % 200 = 0 ORDER BY id")
+                    )
+                ]
+                if not sample:
+                    parser.error("--reuse --what queue: the last run made no comments")
+                counted = Counter(word for words in sample for word in words)
+                comment_words = {w: n / len(sample) for w, n in counted.items()}
+            else:
                 comment_words = fill_comments(args.comments, args.publications, rng)
                 analyze()
                 staff.create_moderator("bench-mod", "bench password 1")
                 db.session.commit()
-                db.session.remove()
-            login = client.get("/auth/login").get_data(as_text=True)
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
-            client.post(
-                "/auth/login",
-                data={"csrf_token": token, "username": "bench-mod", "password": "bench password 1"},
+            db.session.remove()
+        login = client.get("/auth/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+        client.post(
+            "/auth/login",
+            data={"csrf_token": token, "username": "bench-mod", "password": "bench password 1"},
+        )
+        middling = sorted(w for w, s in comment_words.items() if 0.001 <= s <= 0.05)
+        common = [
+            w for w, s in sorted(comment_words.items(), key=lambda i: -i[1]) if w not in STOP_WORDS
+        ][:20]
+        for _ in range(3):
+            client.get("/moderation/", query_string={"q": rng.choice(middling)})
+        for _ in range(args.queries):
+            timed("word, pending", "/moderation/", q=rng.choice(middling))
+            timed("word, all", "/moderation/", q=rng.choice(middling), status="all")
+            timed("common, pending", "/moderation/", q=rng.choice(common))
+            timed(
+                "email",
+                "/moderation/",
+                q=f"reader{rng.randrange(5000)}@example.org",
+                status="all",
             )
-            middling = sorted(w for w, s in comment_words.items() if 0.001 <= s <= 0.05)
-            common = [
-                w
-                for w, s in sorted(comment_words.items(), key=lambda i: -i[1])
-                if w not in STOP_WORDS
-            ][:20]
-            for _ in range(3):
-                client.get("/moderation/", query_string={"q": rng.choice(middling)})
-            for _ in range(args.queries):
-                timed("word, pending", "/moderation/", q=rng.choice(middling))
-                timed("word, all", "/moderation/", q=rng.choice(middling), status="all")
-                timed("common, pending", "/moderation/", q=rng.choice(common))
-                timed(
-                    "email",
-                    "/moderation/",
-                    q=f"reader{rng.randrange(5000)}@example.org",
-                    status="all",
-                )
-        else:
-            combos = [
-                {"type": t.lower().replace(" ", "-"), "topic": p.lower(), "page": str(page)}
-                for t in TYPES
-                for p in TOPICS
-                for page in (1, 2, 3, 5)
-            ]
-            rng.shuffle(combos)
-            for combo in combos[:3]:  # warm the process, not the page cache
-                client.get("/publications/", query_string={**combo, "page": "4"})
-            for combo in combos:
-                timed("filtered index", "/publications/", **combo)
-        with app.app_context():
-            db.engine.dispose()
+    else:
+        combos = [
+            {"type": t.lower().replace(" ", "-"), "topic": p.lower(), "page": str(page)}
+            for t in TYPES
+            for p in TOPICS
+            for page in (1, 2, 3, 5)
+        ]
+        rng.shuffle(combos)
+        for combo in combos[:3]:  # warm the process, not the page cache
+            client.get("/publications/", query_string={**combo, "page": "4"})
+        for combo in combos:
+            timed("filtered index", "/publications/", **combo)
+    with app.app_context():
+        db.engine.dispose()
     print(
         f"{args.database}, {args.publications:,} publications "
-        f"({'reused, analyzed' if args.reuse else 'built'} in {built:.0f} s), "
+        f"({'reused' if args.reuse else 'built'} in {built:.0f} s), "
         f"server time per request:"
     )
     every: list[float] = []

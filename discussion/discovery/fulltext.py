@@ -5,7 +5,10 @@ kept in step with every change of content, and the match and rank conditions on 
 A query is parsed once, by one grammar, and written out for either database, so the same
 words find the same publications on both: words (all of them, stemmed), ``"quoted
 phrases"``, ``OR`` between two items, ``-word`` to leave out. Nothing a reader types
-reaches the database's own query syntax.
+reaches the database's own query syntax. A phrase is found within one field (title, dek,
+names, body); on PostgreSQL, a phrase looked for by walking the publications (its words
+in most of them) or beside another item joined by OR may also be found running from the
+end of one field into the next, as PostgreSQL's document joins the fields.
 """
 
 from __future__ import annotations
@@ -327,7 +330,9 @@ _PAIRS = func.publication_search_pairs(
 _PHRASE_PART = re.compile(r"\s*(?:'((?:[^'\\]|'')*)'|<(-|\d+)>)")
 
 
-def _listed(elements: list[str] | None, frequencies: list[float] | None) -> tuple[dict, float]:
+def _listed(
+    elements: list[str] | None, frequencies: list[float] | None
+) -> tuple[dict[str, float], float]:
     """The shares of the listed elements, and the share below which one is not listed
     (the frequencies are followed by the lowest and the highest, and the share of nulls)."""
     elements, frequencies = elements or [], frequencies or []
@@ -395,7 +400,14 @@ def _plan(session: Session, query: Query) -> _Plan:
             *(func.phraseto_tsquery(ENGLISH, bindparam(None, i.text)).cast(String) for i in items)
         )
     ).one()
-    pairs_of = {item: _pairs(written) for item, written in zip(items, found, strict=True)}
+    # A single word is looked for as plainto_tsquery reads it ("covid_19": both parts,
+    # anywhere), never as a phrase; without the index's statistics (before its first
+    # ANALYZE) a pair's share is not known, and the phrase counts as its rarest word.
+    pairs_of = {
+        item: _pairs(written) if len(item.words) > 1 else ()
+        for item, written in zip(items, found, strict=True)
+    }
+    pair_known = bool(statistics.pair_shares)
     share_of = {
         item: min(
             chain(
@@ -406,6 +418,7 @@ def _plan(session: Session, query: Query) -> _Plan:
                 (
                     statistics.pair_shares.get(pair, statistics.rarest_pair / 2)
                     for pair in pairs_of[item]
+                    if pair_known
                 ),
             ),
             default=0.0,

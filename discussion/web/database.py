@@ -159,13 +159,15 @@ def _end_session(_error: BaseException | None) -> None:
 
     Should the server have gone away since the last query (a restart while the page was
     rendering), the rollback fails; the answer is built and nothing was half-written, so
-    it still goes out (not a 500) and the pool drops the dead connection."""
+    it still goes out (not a 500). SQLAlchemy has invalidated the dead connection: the
+    pool opens a new one in its place."""
     if not db.session.registry.has():
         return
     try:
         db.session.close()
-    except UNAVAILABLE:
-        db.session().invalidate()
+    except UNAVAILABLE as error:
+        if not unavailable(error):  # not an outage: said, with its traceback
+            current_app.logger.error("ending the request's transaction failed", exc_info=error)
 
 
 def _close_read_connection(_error: BaseException | None) -> None:

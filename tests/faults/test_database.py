@@ -153,7 +153,7 @@ def test_the_server_going_away_while_a_page_renders_still_answers_the_page(
         answer = app.test_client().get(ARTICLE)
     assert answer.status_code == 200
     assert "Tell us what you think" in answer.text
-    # The pool dropped the dead connection: the next request is served as usual.
+    # The next request is served as usual.
     assert app.test_client().get(ARTICLE + "?sort=oldest").status_code == 200
 
 

@@ -51,6 +51,9 @@ def upgrade():
         "CREATE INDEX ix_publication_search_pairs ON publication_search "
         "USING gin (publication_search_pairs(title, dek, body, names))"
     )
+    # The pairs' shares, which the search reads to choose its plan (an index's
+    # expression has none until the table is analyzed).
+    op.execute("ANALYZE publication_search")
 
 
 def downgrade():
