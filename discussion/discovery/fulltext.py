@@ -260,7 +260,7 @@ def ranked_publications(
         matching = document.op("@@")(tsquery)
         if not plan.walk:
             newest = newest + 0  # not the key's order: the planner then takes an index
-            if plan.pairs:  # walking, the pairs would be computed for each publication
+            if plan.pairs:  # not on the walk: it would compute each publication's pairs
                 # Through the pairs' index alone, then each candidate's document: with
                 # both indexes, PostgreSQL rechecks each candidate against both, computing
                 # its pairs afresh. ts_match_vq is @@ as a function, which no index serves.

@@ -3,7 +3,7 @@ phrase is looked up by its adjacent words through the index
 
 PostgreSQL's GIN index of the search documents holds no word positions: a phrase of two
 common words was checked in every publication holding both (each document read from
-TOAST), 0.5-0.9 s at 100,000 publications. This index holds each field's pairs of
+TOAST), 0.3-0.9 s at 100,000 publications. This index holds each field's pairs of
 adjacent words (stemmed, as the document has them): a phrase's candidates are the
 publications with all its pairs, nearly only those with the phrase. SQLite's FTS5 keeps
 positions in its own index: nothing changes there.
