@@ -328,7 +328,9 @@ class Importer:
             self._pool.join()
             self._pool = None
 
-    def _already(self, c: IncomingComment, current: _Stored | None, known: dict) -> None:
+    def _already(
+        self, c: IncomingComment, current: _Stored | None, known: dict[str, _Stored]
+    ) -> None:
         """A comment imported before: left as it is, unless an earlier run stopped
         before its reply was attached to its parent (then attached now)."""
         if current is None or not c.parent_source_id or c.parent_source_id not in known:
@@ -365,7 +367,7 @@ class Importer:
             )
         return found
 
-    def _insert(self, wave: list[IncomingComment], known: dict) -> None:
+    def _insert(self, wave: list[IncomingComment], known: dict[str, _Stored]) -> None:
         rows = [self._row(c, known) for c in wave]
         self.summary.comments.imported += len(rows)
         if self.dry_run:
@@ -395,7 +397,7 @@ class Importer:
         if decisions:
             db.session.execute(insert(Decision), decisions)
 
-    def _row(self, c: IncomingComment, known: dict) -> dict:
+    def _row(self, c: IncomingComment, known: dict[str, _Stored]) -> dict:
         text, body_html, body_hash = self._rendered[id(c)]
         parent_id = root_id = None
         if c.parent_source_id:

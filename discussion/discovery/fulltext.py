@@ -87,7 +87,8 @@ _TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MARK_START, MARK_END = "\x02", "\x03"  # around the words found, in snippets
 PG_COMMENT_DOCUMENT = "comments.document"  # stored, indexed (migration 0015)
-_LEXEME = re.compile(r"'((?:[^']|'')*)'")  # in a tsquery written out as text
+_QUOTED = r"'((?:[^'\\]|'')*)'"  # a lexeme in a tsquery written out as text
+_LEXEME = re.compile(_QUOTED)
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 
 
@@ -327,7 +328,7 @@ _PAIRS = func.publication_search_pairs(
     literal_column("publication_search.body"),
     literal_column("publication_search.names"),
 )
-_PHRASE_PART = re.compile(r"\s*(?:'((?:[^'\\]|'')*)'|<(-|\d+)>)")
+_PHRASE_PART = re.compile(rf"\s*(?:{_QUOTED}|<(-|\d+)>)")  # a lexeme or a distance
 
 
 def _listed(
@@ -354,6 +355,10 @@ def _lexeme_statistics(session: Session) -> _Statistics:
     return kept
 
 
+def _unquoted(lexeme: str) -> str:
+    return lexeme.replace("''", "'")
+
+
 def _pairs(phrase: str) -> tuple[str, ...]:
     """The pairs of adjacent words a phrase requires, from its tsquery written out
     (``'unit' <-> 'state' <2> 'america'``: "unit state"); none when it is not such a
@@ -368,7 +373,7 @@ def _pairs(phrase: str) -> tuple[str, ...]:
         if lexeme is None:
             adjacent = distance == "-"
             continue
-        lexeme = lexeme.replace("''", "'")
+        lexeme = _unquoted(lexeme)
         if adjacent and previous is not None:
             pairs.append(f"{previous} {lexeme}")
         previous, adjacent = lexeme, False
@@ -412,7 +417,7 @@ def _plan(session: Session, query: Query) -> _Plan:
         item: min(
             chain(
                 (
-                    statistics.shares.get(word.replace("''", "'"), statistics.rarest / 2)
+                    statistics.shares.get(_unquoted(word), statistics.rarest / 2)
                     for word in _LEXEME.findall(written)
                 ),
                 (
