@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import ARRAY, Text, bindparam, cast, select, text
+from sqlalchemy import ARRAY, Text, bindparam, cast, event, select, text
 
 from discussion.archive import archivefile
 from discussion.desk import editing
@@ -21,6 +21,7 @@ from discussion.desk.labels import merge, rename
 from discussion.discovery import fulltext
 from discussion.extensions import db
 from discussion.models import (
+    Comment,
     CommentState,
     Moderator,
     Publication,
@@ -28,6 +29,7 @@ from discussion.models import (
     PublicationState,
     Topic,
 )
+from discussion.moderation import queue
 from tests.archive_samples import WpPost, write, wxr
 from tests.helpers import login, make_comment, make_publication
 
@@ -397,6 +399,68 @@ def test_the_queue_search_looks_through_the_newest_matches(
     ]
     page = client.get("/moderation/?q=ceasefire").get_data(as_text=True)
     assert [int(i) for i in re.findall(r'id="comment-(\d+)"', page)] == [made[2].id, made[1].id]
+
+
+def test_the_queue_search_shows_each_tab_as_the_tab_does(
+    app: Flask, client: FlaskClient, moderator: Moderator
+) -> None:
+    """A search's page of each tab, read from its matches, holds what the tab holds."""
+    login(client, "mod")
+    one, two = make_publication(), make_publication()
+    for n, state in enumerate([*CommentState, CommentState.APPROVED] * 2):
+        for body in ("A ceasefire now.", "Nothing to see."):
+            comment = make_comment(two if n % 2 else one, state=state, body=body, minutes=n)
+            comment.open_reports = 1 if n in (4, 9) else 0  # approved: in "reported" too
+    db.session.commit()
+    matching = {c.id for c in db.session.scalars(select(Comment)) if "ceasefire" in c.body_text}
+
+    def ids(**args: str) -> list[int]:
+        page = client.get("/moderation/", query_string=args).get_data(as_text=True)
+        return [int(i) for i in re.findall(r'id="comment-(\d+)"', page)]
+
+    for status in queue.QUEUES:
+        for narrowed in ({}, {"publication": str(two.id)}, {"order": "oldest"}):
+            whole = ids(status=status, **narrowed)
+            assert whole, (status, narrowed)
+            found = ids(status=status, q="ceasefire", **narrowed)
+            assert found == [i for i in whole if i in matching], (status, narrowed)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_looks_for_a_middling_word_among_the_newest_comments_first(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "_statistics", {})
+    monkeypatch.setattr(fulltext, "COMMENTS_SEARCHED", 4)
+    monkeypatch.setattr(fulltext, "WINDOW_MARGIN", 1.0)
+    publication = make_publication()
+    # 40 comments, 10 of them with the word: 8 among the oldest 24, 2 among the newest 16.
+    with_word = {3, 6, 9, 12, 15, 18, 21, 23, 30, 37}
+    made = [
+        make_comment(publication, body="A ceasefire." if n in with_word else "Other words.")
+        for n in range(40)
+    ]
+    db.session.execute(text("ANALYZE comments"))
+    query = fulltext.parse("ceasefire")
+    share, _ = fulltext._estimate(
+        db.session, query, fulltext._lexeme_statistics(db.session, "comments")
+    )
+    assert share == pytest.approx(0.25)  # a window of the newest 4 / 0.25 = 16 comments
+
+    def newest(walk_share: float) -> tuple[list[int], bool]:
+        """The ids found, and whether through a window (its statement turns a plan off)."""
+        monkeypatch.setattr(fulltext, "WALK_SHARE", walk_share)
+        sent: list[str] = []
+        listener = lambda *args: sent.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        rows = fulltext.newest_matching_comments(db.session, query, Comment.id)
+        event.remove(db.engine, "before_cursor_execute", listener)
+        return [row.id for row in rows], any("enable_indexscan" in s for s in sent)
+
+    expected = [made[n].id for n in (37, 30, 23, 21)]  # the window's two, then older ones
+    assert newest(walk_share=0.5) == (expected, True)
+    assert newest(walk_share=0.2) == (expected, False)  # as PostgreSQL's planner chooses
+    assert db.session.scalar(text("SHOW enable_indexscan")) == "on"  # for what follows
 
 
 def test_imported_and_restored_publications_are_searchable(

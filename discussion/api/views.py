@@ -428,15 +428,17 @@ def moderation_queue() -> Response:
         search=without_control_characters(request.args.get("q", "")).strip()[:200],
         newest_first=order == "newest",
     )
+    found = queue.matches(query)
     page = queue.queue_page(
         query,
         after=_int_arg("after", 0, high=MAX_ID) or None,
         limit=_int_arg("limit", 25, high=document.MAX_PAGE_SIZE),
+        found=found,
     )
     body = {
         "items": [represent.queue_item(c, decisions.allowed_actions(c)) for c in page.comments],
         "next_after": page.next_after,
-        "counts": queue.counts(query),
+        "counts": queue.counts(query, found),
     }
     response = make_response(json.dumps(body))
     response.mimetype = "application/json"

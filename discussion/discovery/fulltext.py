@@ -14,12 +14,14 @@ end of one field into the next, as PostgreSQL's document joins the fields.
 from __future__ import annotations
 
 import html
+import math
 import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -45,7 +47,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -66,6 +68,11 @@ FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)  # title, dek, body, names — in the FTS5 c
 TS_WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
 RANKED_AT_MOST = 2000  # matches ranked per search: the newest (see ranked_publications)
 COMMENTS_SEARCHED = 5000  # the newest matches a moderator's search looks through
+# PostgreSQL (newest_matching_comments): walking the comments newest first pays for a
+# query in this share of them or more (measured at 1,000,000 comments); a window of the
+# newest holds this many times the matches its share would give.
+WALK_SHARE = 0.06
+WINDOW_MARGIN = 1.5
 ENGLISH = literal_column("'english'::regconfig")
 
 # Words too common to look for: the Snowball English stop words, which PostgreSQL's
@@ -309,17 +316,17 @@ class _Statistics:
     read_at: float
 
 
-_statistics: dict[str, _Statistics] = {}  # by database
+_statistics: dict[tuple[str, str], _Statistics] = {}  # by database and table
 STATISTICS_SECONDS = 900  # how long a process keeps them (ANALYZE renews them rarely)
 _STATISTICS = text(
     "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, "
     "p.most_common_elems::text::text[], p.most_common_elem_freqs, c.reltuples "
     "FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema() "
     "AND s.tablename = c.relname AND s.attname = 'document' "
-    "LEFT JOIN pg_stats p ON p.schemaname = current_schema() "
-    "AND p.tablename = 'ix_publication_search_pairs' "
-    "WHERE c.relname = 'publication_search' AND c.relnamespace = current_schema()::regnamespace"
+    "LEFT JOIN pg_stats p ON p.schemaname = current_schema() AND p.tablename = :pairs "
+    "WHERE c.relname = :searched AND c.relnamespace = current_schema()::regnamespace"
 )
+_PAIRS_INDEX = {"publication_search": "ix_publication_search_pairs", "comments": None}
 # Each field's pairs of adjacent words, as the index of migration 0016 holds them (the
 # same expression, so that the planner uses it).
 _PAIRS = func.publication_search_pairs(
@@ -341,15 +348,17 @@ def _listed(
     return dict(zip(elements, frequencies, strict=False)), rarest
 
 
-def _lexeme_statistics(session: Session) -> _Statistics:
-    database = str(session.get_bind().url)
+def _lexeme_statistics(session: Session, table: str) -> _Statistics:
+    """The statistics of ``publication_search`` or ``comments`` (kept a while)."""
+    key = (str(session.get_bind().url), table)
     now = time.monotonic()
-    kept = _statistics.get(database)
+    kept = _statistics.get(key)
     if kept is None or now - kept.read_at > STATISTICS_SECONDS:
-        lexemes, lexeme_shares, pairs, pair_shares, documents = session.execute(_STATISTICS).one()
+        row = session.execute(_STATISTICS, {"searched": table, "pairs": _PAIRS_INDEX[table]}).one()
+        lexemes, lexeme_shares, pairs, pair_shares, documents = row
         shares, rarest = _listed(lexemes, lexeme_shares)
         pair_share, rarest_pair = _listed(pairs, pair_shares)
-        kept = _statistics[database] = _Statistics(
+        kept = _statistics[key] = _Statistics(
             shares, rarest, pair_share, rarest_pair, max(documents, 0), now
         )
     return kept
@@ -393,12 +402,21 @@ def _plan(session: Session, query: Query) -> _Plan:
     testing each one's document, rather than through the indexes (every match, then the
     newest). The walk pays for words in a large share ``s`` of the ``n`` documents: it
     tests ``RANKED_AT_MOST / s`` documents where the index returns ``s * n``. PostgreSQL's
-    planner misjudges this (reading each document costs it nothing), so the shares come
-    from its statistics, a word not listed counting as half the rarest listed. A phrase
-    counts as its rarest word or pair of adjacent words: through the indexes, its
-    candidates are the documents with all its pairs (the document index holds no
-    positions), then each is checked."""
-    statistics = _lexeme_statistics(session)
+    planner misjudges this (reading each document costs it nothing), so the share is
+    estimated from its statistics (:func:`_estimate`). Through the indexes, a phrase's
+    candidates are the documents with all its pairs of adjacent words (the document index
+    holds no positions), then each is checked."""
+    statistics = _lexeme_statistics(session, "publication_search")
+    share, pairs = _estimate(session, query, statistics)
+    return _Plan(share * share * statistics.documents > RANKED_AT_MOST, pairs)
+
+
+def _estimate(
+    session: Session, query: Query, statistics: _Statistics
+) -> tuple[float, tuple[str, ...]]:
+    """The share of documents matching ``query``, from ``statistics`` (a word not listed
+    counting as half the rarest listed, a phrase as its rarest word or pair of adjacent
+    words, the groups as independent), and the pairs every match holds (its phrases')."""
     items = list(dict.fromkeys(item for group in query.groups for item in group))
     found = session.execute(
         select(
@@ -434,9 +452,7 @@ def _plan(session: Session, query: Query) -> _Plan:
     for group in query.groups:
         share *= min(1.0, sum(share_of[item] for item in group))
     required = (pair for group in query.groups if len(group) == 1 for pair in pairs_of[group[0]])
-    return _Plan(
-        share * share * statistics.documents > RANKED_AT_MOST, tuple(dict.fromkeys(required))
-    )
+    return share, tuple(dict.fromkeys(required))
 
 
 def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
@@ -473,17 +489,23 @@ def snippets(session: Session, query: Query, ids: list[int]) -> dict[int, str]:
     }
 
 
-def comments_matching(session: Session, query: Query) -> ColumnElement[bool]:
-    """A condition on comments: among the newest ``COMMENTS_SEARCHED`` whose text or name
-    matches ``query`` (a word in most comments then costs no more than a rare one)."""
-    if _postgresql(session):
-        found = (
-            select(Comment.id)
-            .where(literal_column(PG_COMMENT_DOCUMENT).op("@@")(ts_query(query)))
-            .order_by(Comment.id.desc())
-            .limit(COMMENTS_SEARCHED)
-        )
-    else:
+def newest_matching_comments(
+    session: Session, query: Query, *columns: ColumnElement
+) -> list[Row[Any]]:
+    """These columns of the newest ``COMMENTS_SEARCHED`` comments whose text or name
+    matches ``query``, newest first (a word in most comments then costs no more than a
+    rare one).
+
+    SQLite's FTS5 index gives its matches newest first itself. PostgreSQL's GIN index
+    knows nothing of their order: its planner either walks the comments newest first,
+    testing each one (cheap for a query in a large share of them), or reads every match
+    through the index and keeps the newest (cheap for a rare one). For a query in a
+    middling share ``s`` (estimated as for publications, :func:`_estimate`) both read tens
+    of thousands of pages at a million comments, so its matches are first looked for
+    among the newest ``WINDOW_MARGIN * COMMENTS_SEARCHED / s`` comments alone, the two
+    indexes' bitmaps ANDed (about a page read per match), then, if the window held too
+    few, among the older ones."""
+    if not _postgresql(session):
         fts = table("comment_fts", column("rowid", Integer))
         found = (
             select(fts.c.rowid)
@@ -491,7 +513,27 @@ def comments_matching(session: Session, query: Query) -> ColumnElement[bool]:
             .order_by(fts.c.rowid.desc())
             .limit(COMMENTS_SEARCHED)
         )
-    return Comment.id.in_(found)
+        stmt = select(*columns).where(Comment.id.in_(found)).order_by(Comment.id.desc())
+        return list(session.execute(stmt))
+    matching = literal_column(PG_COMMENT_DOCUMENT).op("@@")(ts_query(query))
+    newest = select(*columns).where(matching).limit(COMMENTS_SEARCHED)
+    statistics = _lexeme_statistics(session, "comments")
+    share, _ = _estimate(session, query, statistics)
+    window = math.ceil(WINDOW_MARGIN * COMMENTS_SEARCHED / max(share, 1e-9))
+    if share >= WALK_SHARE or 2 * window >= statistics.documents:  # the planner's choice
+        return list(session.execute(newest.order_by(Comment.id.desc())))
+    start = (session.scalar(select(func.max(Comment.id))) or 0) - window
+    # Priced as PostgreSQL prices them, random page reads (the bitmaps') lose to walking
+    # the window in the key's order, which reads every comment in it: plain index scans
+    # are off for this statement alone (SET LOCAL; on failure the rollback ends it).
+    session.execute(text("SET LOCAL enable_indexscan = off"))
+    windowed = newest.where(Comment.id > start).order_by(Comment.id.desc())
+    found = list(session.execute(windowed))
+    session.execute(text("RESET enable_indexscan"))
+    if len(found) < COMMENTS_SEARCHED and start > 0:
+        older = newest.where(Comment.id <= start).order_by(Comment.id.desc())
+        found += session.execute(older.limit(COMMENTS_SEARCHED - len(found)))
+    return found
 
 
 # --- the index ---------------------------------------------------------------

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
@@ -47,70 +50,142 @@ class QueuePage:
     next_after: int | None
 
 
+# What each tab holds: its states, and whether only the comments with open reports.
+_TABS: dict[str, tuple[frozenset[CommentState], bool]] = {
+    "pending": (frozenset({CommentState.PENDING}), False),
+    "reported": (frozenset({CommentState.APPROVED}), True),
+    "approved": (frozenset({CommentState.APPROVED}), False),
+    "rejected": (frozenset({CommentState.REJECTED}), False),
+    "spam": (frozenset({CommentState.SPAM}), False),
+    "all": (frozenset(CommentState), False),
+}
+
+
+# A comment a moderator's full-text search found, as much of it as the tabs need: its
+# id, state, open reports and publication.
+Match = Row[Any]
+
+
+def _in_tab(status: str, state: CommentState, reported: bool) -> bool:
+    states, only_reported = _TABS[status]
+    return state in states and (reported or not only_reported)
+
+
+def _status_filter(status: str) -> ColumnElement[bool] | None:
+    """The tab's condition in SQL, from the same table as :func:`_in_tab`."""
+    if status == "all":
+        return None
+    states, only_reported = _TABS[status]
+    (state,) = states  # every tab but "all" is one state
+    condition = Comment.state == state
+    return condition & (Comment.open_reports > 0) if only_reported else condition
+
+
+def matches(query: QueueQuery) -> list[Match] | None:
+    """A full-text search's matches, newest first: the newest
+    ``fulltext.COMMENTS_SEARCHED`` in every tab and publication, read in one query for
+    both the page and the counts. None when the query has no full-text search (none, or
+    an email address)."""
+    search = query.search.strip()
+    if not search or "@" in search:
+        return None
+    words = fulltext.parse(search)
+    if not words:
+        return []
+    columns = (Comment.id, Comment.state, Comment.open_reports, Comment.publication_id)
+    return fulltext.newest_matching_comments(db.session, words, *columns)
+
+
+def _in_publication(query: QueueQuery, found: list[Match]) -> Iterable[Match]:
+    wanted = query.publication_id
+    return found if wanted is None else (m for m in found if m.publication_id == wanted)
+
+
 def _filtered(query: QueueQuery, stmt):  # type: ignore[no-untyped-def]
+    """A query without a full-text search: its publication, and the email address looked
+    for (a whole one, by its index; a part, by its start)."""
     if query.publication_id is not None:
         stmt = stmt.where(Comment.publication_id == query.publication_id)
-    if query.search:
-        stmt = stmt.where(search_condition(query.search))
+    search = query.search.strip()
+    if _WHOLE_ADDRESS.fullmatch(search):
+        stmt = stmt.where(Comment.email == search)
+    elif "@" in search:
+        stmt = stmt.where(Comment.email.startswith(search, autoescape=True))
     return stmt
 
 
-def search_condition(search: str) -> ColumnElement[bool]:
-    """What a moderator's search finds: comments from an email address (a whole one, by
-    its index; a part, by its start), else the words of comments and names (full text,
-    stemmed, on both databases)."""
-    search = search.strip()
-    if _WHOLE_ADDRESS.fullmatch(search):
-        return Comment.email == search
-    if "@" in search:
-        return Comment.email.startswith(search, autoescape=True)
-    words = fulltext.parse(search)
-    if not words:
-        return false()
-    return fulltext.comments_matching(db.session, words)
+_ROW_OPTIONS = (
+    selectinload(Comment.publication),
+    selectinload(Comment.parent),
+    selectinload(Comment.holds),
+)
 
 
-def _status_filter(status: str):  # type: ignore[no-untyped-def]
-    if status == "reported":
-        return (Comment.state == CommentState.APPROVED) & (Comment.open_reports > 0)
-    if status == "all":
-        return None
-    return Comment.state == CommentState(status)
-
-
-def queue_page(query: QueueQuery, *, after: int | None = None, limit: int = 25) -> QueuePage:
-    """One page of a queue, keyset-paginated by id (ids grow with time).
+def queue_page(
+    query: QueueQuery,
+    *,
+    after: int | None = None,
+    limit: int = 25,
+    found: list[Match] | None = None,
+) -> QueuePage:
+    """One page of a queue, keyset-paginated by id (ids grow with time); ``found`` is
+    the query's :func:`matches` when already read.
 
     Stable while others moderate: a page starts strictly after the last id seen.
     """
-    stmt = _filtered(query, select(Comment))
-    condition = _status_filter(query.status)
-    if condition is not None:
-        stmt = stmt.where(condition)
-    if after is not None:
-        stmt = stmt.where(Comment.id < after if query.newest_first else Comment.id > after)
-    stmt = stmt.order_by(Comment.id.desc() if query.newest_first else Comment.id.asc())
-    stmt = stmt.options(
-        selectinload(Comment.publication),
-        selectinload(Comment.parent),
-        selectinload(Comment.holds),
-    )
-    rows = list(db.session.scalars(stmt.limit(limit + 1)))
+    found = matches(query) if found is None else found
+    if found is not None:
+        ids = [
+            id_
+            for id_, state, reports, _ in _in_publication(query, found)
+            if _in_tab(query.status, state, reports > 0)
+        ]
+        if not query.newest_first:
+            ids.reverse()
+        if after is not None:
+            ids = [i for i in ids if (i < after if query.newest_first else i > after)]
+        shown = ids[: limit + 1]
+        loaded = db.session.scalars(
+            select(Comment).where(Comment.id.in_(shown)).options(*_ROW_OPTIONS)
+        )
+        by_id = {c.id: c for c in loaded}
+        rows = [by_id[i] for i in shown if i in by_id]
+    else:
+        stmt = _filtered(query, select(Comment))
+        condition = _status_filter(query.status)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        if after is not None:
+            stmt = stmt.where(Comment.id < after if query.newest_first else Comment.id > after)
+        stmt = stmt.order_by(Comment.id.desc() if query.newest_first else Comment.id.asc())
+        rows = list(db.session.scalars(stmt.options(*_ROW_OPTIONS).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows, rows[-1].id if more and rows else None)
 
 
-def counts(query: QueueQuery) -> dict[str, int]:
+def counts(query: QueueQuery, found: list[Match] | None = None) -> dict[str, int]:
     """How many comments each tab holds, under the same publication and search filters.
 
     Without a search the counts are read from the tallies the database keeps
     (``comment_counts``, per publication ``comment_counts_by_publication``): a few rows,
-    whatever the size of the queue. A search counts the matching comments in one grouped
-    query (the matches are looked for once, not once per tab); "all" is their sum.
+    whatever the size of the queue. A full-text search counts its :func:`matches`
+    (``found`` when already read); an email address counts its comments in one grouped
+    query, "all" being their sum.
     """
-    if not query.search:
+    if not query.search.strip():
         return _tallied(query.publication_id)
+    found = matches(query) if found is None else found
+    if found is not None:
+        tally = Counter(
+            (state, reports > 0) for _, state, reports, _ in _in_publication(query, found)
+        )
+        return {
+            status: sum(
+                n for (state, reported), n in tally.items() if _in_tab(status, state, reported)
+            )
+            for status in QUEUES
+        }
     reported = func.count().filter(_status_filter("reported"))
     stmt = _filtered(query, select(Comment.state, func.count(), reported)).group_by(Comment.state)
     result = dict.fromkeys(QUEUES, 0)

@@ -112,15 +112,17 @@ def queue_page() -> str:
     after_id = parse_id(after)
     if after and after_id is None:
         abort(404)
+    found = queue.matches(query)
     page = queue.queue_page(
         query,
         after=after_id,
         limit=current_app.config["MODERATION_QUEUE_PAGE_SIZE"],
+        found=found,
     )
     ids = [c.id for c in page.comments]
     rule_settings = settings.rule_settings()
     history = decisions.history(ids)
-    counts = queue.counts(query)
+    counts = queue.counts(query, found)
     if query.publication_id is None and not query.search:
         g.pending_count = counts["pending"]
     return render_template(
