@@ -244,6 +244,7 @@ def main() -> int:
     gc.freeze()  # as the app does outside tests: no full collection walks start-up's objects
     client = app.test_client()
     timings: dict[str, list[float]] = {}
+    requests: list[tuple[float, str, dict[str, str]]] = []
 
     def timed(kind: str, path: str, **query: str) -> None:
         started = time.perf_counter()
@@ -251,6 +252,7 @@ def main() -> int:
         elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, (path, query, response.status_code)
         timings.setdefault(kind, []).append(elapsed)
+        requests.append((elapsed, kind, query))
 
     if args.what == "search":
         with app.app_context():
@@ -359,6 +361,9 @@ def main() -> int:
         print(f"  {kind:15} {percentiles(values)}")
     if len(timings) > 1:
         print(f"  {'all':15} {percentiles(every)}")
+    print("  slowest:")
+    for elapsed, kind, query in sorted(requests, key=lambda r: r[0], reverse=True)[:5]:
+        print(f"    {elapsed:7.1f} ms  {kind}: {json.dumps(query)}")
     return 0
 
 

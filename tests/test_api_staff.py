@@ -111,6 +111,9 @@ def test_the_queue_lists_held_comments_with_their_reasons(app: Flask, client) ->
     assert body["counts"]["pending"] == 1 and body["counts"]["approved"] == 1
     approved = client.get("/api/v1/moderation/queue?status=approved", headers=bearer(secret))
     assert len(approved.json["items"]) == 1
+    searched = client.get("/api/v1/moderation/queue?q=buy&status=all", headers=bearer(secret))
+    assert [i["id"] for i in searched.json["items"]] == [held.id]
+    assert searched.json["counts"]["pending"] == 1 and searched.json["counts"]["all"] == 1
 
 
 def test_decisions_are_recorded_as_on_the_screens(app: Flask, client) -> None:

@@ -6,9 +6,11 @@ are what "the same queries give the same top results" means here."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -414,9 +416,17 @@ def test_the_queue_search_shows_each_tab_as_the_tab_does(
     db.session.commit()
     matching = {c.id for c in db.session.scalars(select(Comment)) if "ceasefire" in c.body_text}
 
+    app.config["MODERATION_QUEUE_PAGE_SIZE"] = 2  # the pages' cursors too
+
     def ids(**args: str) -> list[int]:
-        page = client.get("/moderation/", query_string=args).get_data(as_text=True)
-        return [int(i) for i in re.findall(r'id="comment-(\d+)"', page)]
+        """Every page's comments, following the "next" links."""
+        found, path = [], f"/moderation/?{urlencode(args)}"
+        while path:
+            page = client.get(path).get_data(as_text=True)
+            found += [int(i) for i in re.findall(r'id="comment-(\d+)"', page)]
+            link = re.search(r'rel="next" href="([^"]+)"', page)
+            path = html.unescape(link.group(1)) if link else ""
+        return found
 
     for status in queue.QUEUES:
         for narrowed in ({}, {"publication": str(two.id)}, {"order": "oldest"}):
@@ -424,6 +434,15 @@ def test_the_queue_search_shows_each_tab_as_the_tab_does(
             assert whole, (status, narrowed)
             found = ids(status=status, q="ceasefire", **narrowed)
             assert found == [i for i in whole if i in matching], (status, narrowed)
+    counted = queue.counts(queue.QueueQuery(search="ceasefire", publication_id=two.id))
+    assert counted == {
+        "pending": 1,
+        "reported": 1,
+        "approved": 2,
+        "rejected": 1,
+        "spam": 1,
+        "all": 5,
+    }
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -447,20 +466,31 @@ def test_postgresql_looks_for_a_middling_word_among_the_newest_comments_first(
     )
     assert share == pytest.approx(0.25)  # a window of the newest 4 / 0.25 = 16 comments
 
-    def newest(walk_share: float) -> tuple[list[int], bool]:
-        """The ids found, and whether through a window (its statement turns a plan off)."""
+    def newest(walk_share: float) -> tuple[list[int], list[str]]:
+        """The ids found, and the statements sent for them."""
         monkeypatch.setattr(fulltext, "WALK_SHARE", walk_share)
         sent: list[str] = []
         listener = lambda *args: sent.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
-        rows = fulltext.newest_matching_comments(db.session, query, Comment.id)
-        event.remove(db.engine, "before_cursor_execute", listener)
-        return [row.id for row in rows], any("enable_indexscan" in s for s in sent)
+        try:
+            rows = fulltext.newest_matching_comments(db.session, query, Comment.id)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return [row.id for row in rows], sent
 
+    windowed = lambda sent: any("enable_indexscan" in s for s in sent)  # noqa: E731
+    older = lambda sent: any("comments.id <=" in s for s in sent)  # noqa: E731
     expected = [made[n].id for n in (37, 30, 23, 21)]  # the window's two, then older ones
-    assert newest(walk_share=0.5) == (expected, True)
-    assert newest(walk_share=0.2) == (expected, False)  # as PostgreSQL's planner chooses
+    found, sent = newest(walk_share=0.5)
+    assert found == expected and windowed(sent) and older(sent)
+    found, sent = newest(walk_share=0.2)  # as PostgreSQL's planner chooses
+    assert found == expected and not windowed(sent)
     assert db.session.scalar(text("SHOW enable_indexscan")) == "on"  # for what follows
+    # Three more: the window of the newest 16 now holds enough, the older are left alone.
+    more = [make_comment(publication, body="Ceasefire again.") for _ in range(3)]
+    found, sent = newest(walk_share=0.5)
+    assert found == [c.id for c in reversed(more)] + [made[37].id]
+    assert windowed(sent) and not older(sent)
 
 
 def test_imported_and_restored_publications_are_searchable(

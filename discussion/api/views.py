@@ -428,13 +428,10 @@ def moderation_queue() -> Response:
         search=without_control_characters(request.args.get("q", "")).strip()[:200],
         newest_first=order == "newest",
     )
+    after = _int_arg("after", 0, high=MAX_ID) or None
+    limit = _int_arg("limit", 25, high=document.MAX_PAGE_SIZE)
     found = queue.matches(query)
-    page = queue.queue_page(
-        query,
-        after=_int_arg("after", 0, high=MAX_ID) or None,
-        limit=_int_arg("limit", 25, high=document.MAX_PAGE_SIZE),
-        found=found,
-    )
+    page = queue.queue_page(query, after=after, limit=limit, found=found)
     body = {
         "items": [represent.queue_item(c, decisions.allowed_actions(c)) for c in page.comments],
         "next_after": page.next_after,

@@ -61,8 +61,8 @@ _TABS: dict[str, tuple[frozenset[CommentState], bool]] = {
 }
 
 
-# A comment a moderator's full-text search found, as much of it as the tabs need: its
-# id, state, open reports and publication.
+# A comment a moderator's full-text search found, as much of it as the tabs need:
+# (id, state, open_reports, publication_id), in this order (see matches).
 Match = Row[Any]
 
 
@@ -134,7 +134,9 @@ def queue_page(
     Stable while others moderate: a page starts strictly after the last id seen.
     """
     found = matches(query) if found is None else found
+    condition = _status_filter(query.status)
     if found is not None:
+        rows: list[Comment] = []
         ids = [
             id_
             for id_, state, reports, _ in _in_publication(query, found)
@@ -144,21 +146,21 @@ def queue_page(
             ids.reverse()
         if after is not None:
             ids = [i for i in ids if (i < after if query.newest_first else i > after)]
-        shown = ids[: limit + 1]
-        loaded = db.session.scalars(
-            select(Comment).where(Comment.id.in_(shown)).options(*_ROW_OPTIONS)
-        )
-        by_id = {c.id: c for c in loaded}
-        rows = [by_id[i] for i in shown if i in by_id]
-    else:
-        stmt = _filtered(query, select(Comment))
-        condition = _status_filter(query.status)
-        if condition is not None:
-            stmt = stmt.where(condition)
-        if after is not None:
-            stmt = stmt.where(Comment.id < after if query.newest_first else Comment.id > after)
-        stmt = stmt.order_by(Comment.id.desc() if query.newest_first else Comment.id.asc())
-        rows = list(db.session.scalars(stmt.options(*_ROW_OPTIONS).limit(limit + 1)))
+        shown = ids[:limit]
+        if shown:
+            # Still in the tab: another moderator may have decided one since it was found.
+            stmt = select(Comment).where(Comment.id.in_(shown)).options(*_ROW_OPTIONS)
+            stmt = stmt if condition is None else stmt.where(condition)
+            loaded = {c.id: c for c in db.session.scalars(stmt)}
+            rows = [loaded[i] for i in shown if i in loaded]
+        return QueuePage(rows, shown[-1] if len(ids) > limit else None)
+    stmt = _filtered(query, select(Comment))
+    if condition is not None:
+        stmt = stmt.where(condition)
+    if after is not None:
+        stmt = stmt.where(Comment.id < after if query.newest_first else Comment.id > after)
+    stmt = stmt.order_by(Comment.id.desc() if query.newest_first else Comment.id.asc())
+    rows = list(db.session.scalars(stmt.options(*_ROW_OPTIONS).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows, rows[-1].id if more and rows else None)
