@@ -73,7 +73,8 @@ def search_page() -> str:
             f"{fulltext.MAX_ITEMS} words of a search are used."
         )
     type_slug, topic_slug = request.args.get("type") or None, request.args.get("topic") or None
-    filters = catalog.resolve_filters(type_slug, topic_slug)
+    labels = catalog.all_labels()
+    filters = catalog.resolve_filters(type_slug, topic_slug, labels)
     if filters is None:
         notes.append("That type or topic does not exist, so the search covers them all.")
         filters = catalog.Filters()
@@ -106,8 +107,7 @@ def search_page() -> str:
         results=results,
         suggestion=suggestion,
         notes=notes,
-        types=catalog.all_types(),
-        topics=catalog.all_topics(),
+        labels=labels,
         latest=catalog.latest(SEARCH_SUGGESTIONS) if fruitless else [],
     )
     return response

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.orm import defer, selectinload
@@ -177,17 +177,46 @@ def live_mark() -> str:
     return mark.isoformat() if mark else "-"
 
 
-def resolve_filters(type_slug: str | None, topic_slug: str | None) -> Filters | None:
-    """Look up filter slugs; None when one names nothing (the caller answers 404)."""
+@dataclass(frozen=True)
+class Labels:
+    """Every type and topic, by name: the filter menus of a listing."""
+
+    types: list[PublicationType]
+    topics: list[Topic]
+
+
+def all_labels() -> Labels:
+    """Every type and every topic, by name, for the filter menus."""
+    return Labels(
+        list(db.session.scalars(select(PublicationType).order_by(PublicationType.name))),
+        list(db.session.scalars(select(Topic).order_by(Topic.name))),
+    )
+
+
+_L = TypeVar("_L", PublicationType, Topic)
+
+
+def _named(model: type[_L], slug: str, known: list[_L] | None) -> _L | None:
+    if known is not None:
+        return next((label for label in known if label.slug == slug), None)
+    return db.session.scalar(select(model).filter_by(slug=slug))
+
+
+def resolve_filters(
+    type_slug: str | None, topic_slug: str | None, known: Labels | None = None
+) -> Filters | None:
+    """Look up filter slugs, among the ``known`` labels when the caller has read them
+    (its menus) and else in the database; None when one names nothing (the caller
+    answers 404)."""
     kind = topic = None
     if not all(is_slug(s) for s in (type_slug, topic_slug) if s):
         return None
     if type_slug:
-        kind = db.session.scalar(select(PublicationType).filter_by(slug=type_slug))
+        kind = _named(PublicationType, type_slug, known.types if known else None)
         if kind is None:
             return None
     if topic_slug:
-        topic = db.session.scalar(select(Topic).filter_by(slug=topic_slug))
+        topic = _named(Topic, topic_slug, known.topics if known else None)
         if topic is None:
             return None
     return Filters(kind, topic)
@@ -299,16 +328,6 @@ def listing_after(
         )
     rows = list(db.session.scalars(stmt.order_by(*NEWEST_FIRST).limit(limit + 1)))
     return rows[:limit], len(rows) > limit
-
-
-def all_types() -> list[PublicationType]:
-    """Every type, by name, for the filter menu."""
-    return list(db.session.scalars(select(PublicationType).order_by(PublicationType.name)))
-
-
-def all_topics() -> list[Topic]:
-    """Every topic, by name, for the filter menu."""
-    return list(db.session.scalars(select(Topic).order_by(Topic.name)))
 
 
 def touch(publication_ids: Iterable[int]) -> None:

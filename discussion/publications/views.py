@@ -104,7 +104,8 @@ def label(kind: str, slug: str) -> Response:
 @bp.get("/publications/")
 def index() -> Response:
     type_slug, topic_slug = request.args.get("type"), request.args.get("topic")
-    filters = catalog.resolve_filters(type_slug, topic_slug)
+    labels = catalog.all_labels()
+    filters = catalog.resolve_filters(type_slug, topic_slug, labels)
     if filters is None:
         moved = catalog.moved_filters(type_slug, topic_slug)
         if moved is None:
@@ -119,8 +120,7 @@ def index() -> Response:
             "publications/index.html",
             pages=pages,
             filters=filters,
-            types=catalog.all_types(),
-            topics=catalog.all_topics(),
+            labels=labels,
             counts=thread.visible_counts(p.id for p in pages.items),
         )
     )
