@@ -72,7 +72,7 @@ COMMENTS_SEARCHED = 5000  # the newest matches a moderator's search looks throug
 # query in this share of them or more; a window of the newest holds this many times the
 # matches its share would give (both measured at 1,000,000 comments).
 WALK_SHARE = 0.06
-WINDOW_MARGIN = 1.5
+WINDOW_MARGIN = 1.2
 # Primary-key entries put in a bitmap for the cost of one page read (measured: 250,000
 # entries in 10.7 ms, a page read from the OS cache 2-3 µs).
 KEY_ENTRIES_PER_PAGE = 60
