@@ -83,9 +83,9 @@ def _status_filter(status: str) -> ColumnElement[bool] | None:
 
 def matches(query: QueueQuery) -> list[Match] | None:
     """A full-text search's matches, newest first: the newest
-    ``fulltext.COMMENTS_SEARCHED`` in every tab and publication, read in one query for
-    both the page and the counts. None when the query has no full-text search (none, or
-    an email address)."""
+    ``fulltext.COMMENTS_SEARCHED`` in every tab and publication, read once for both the
+    page and the counts. None when the query has no full-text search (none, or an email
+    address)."""
     search = query.search.strip()
     if not search or "@" in search:
         return None
