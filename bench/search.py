@@ -361,7 +361,8 @@ def main() -> int:
         print(f"  {kind:15} {percentiles(values)}")
     if len(timings) > 1:
         print(f"  {'all':15} {percentiles(every)}")
-    print("  slowest:")
+    if requests:
+        print("  slowest:")
     for elapsed, kind, query in sorted(requests, key=lambda r: r[0], reverse=True)[:5]:
         print(f"    {elapsed:7.1f} ms  {kind}: {json.dumps(query)}")
     return 0
