@@ -25,7 +25,17 @@ from ..models import (
 )
 
 COMPACT_WAIT = "2s"  # see compact_tallies
-QUEUES = ("pending", "reported", "approved", "rejected", "spam", "all")
+# What each tab holds: comments in this state (None: any), and only those with open
+# reports or not. The SQL condition and the check of a search's matches both read it.
+_TABS: dict[str, tuple[CommentState | None, bool]] = {
+    "pending": (CommentState.PENDING, False),
+    "reported": (CommentState.APPROVED, True),
+    "approved": (CommentState.APPROVED, False),
+    "rejected": (CommentState.REJECTED, False),
+    "spam": (CommentState.SPAM, False),
+    "all": (None, False),
+}
+QUEUES = tuple(_TABS)
 _WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -50,34 +60,20 @@ class QueuePage:
     next_after: int | None
 
 
-# What each tab holds: its states, and whether only the comments with open reports.
-_TABS: dict[str, tuple[frozenset[CommentState], bool]] = {
-    "pending": (frozenset({CommentState.PENDING}), False),
-    "reported": (frozenset({CommentState.APPROVED}), True),
-    "approved": (frozenset({CommentState.APPROVED}), False),
-    "rejected": (frozenset({CommentState.REJECTED}), False),
-    "spam": (frozenset({CommentState.SPAM}), False),
-    "all": (frozenset(CommentState), False),
-}
-
-
 # A comment a moderator's full-text search found, as much of it as the tabs need:
 # (id, state, open_reports, publication_id), in this order (see matches).
 Match = Row[Any]
 
 
 def _in_tab(status: str, state: CommentState, reported: bool) -> bool:
-    states, only_reported = _TABS[status]
-    return state in states and (reported or not only_reported)
+    wanted, only_reported = _TABS[status]
+    return wanted in (None, state) and (reported or not only_reported)
 
 
 def _status_filter(status: str) -> ColumnElement[bool] | None:
-    """The tab's condition in SQL, from the same table as :func:`_in_tab`."""
-    if status == "all":
-        return None
-    states, only_reported = _TABS[status]
-    (state,) = states  # every tab but "all" is one state
-    condition = Comment.state == state
+    """The tab's condition in SQL (None: every comment), as :func:`_in_tab` checks it."""
+    wanted, only_reported = _TABS[status]
+    condition = None if wanted is None else Comment.state == wanted
     return condition & (Comment.open_reports > 0) if only_reported else condition
 
 

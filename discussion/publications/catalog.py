@@ -199,7 +199,7 @@ _L = TypeVar("_L", PublicationType, Topic)
 def _named(model: type[_L], slug: str, known: list[_L] | None) -> _L | None:
     if known is not None:
         return next((label for label in known if label.slug == slug), None)
-    return db.session.scalar(select(model).filter_by(slug=slug))
+    return by_label_slug(model, slug)  # type: ignore[return-value]
 
 
 def resolve_filters(
