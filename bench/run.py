@@ -467,17 +467,6 @@ def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
         try:
             size = len(fetch(f"{base}/publications/{story.ARTICLE}")[0].encode())
             lines += story.rows(f"gunicorn {flags}", story.run(base, url, d, wrk))
-            if proxy.available():
-                nginx, nginx_port = proxy.start_nginx(workdir / f"n{n}", app_port, size)
-                try:
-                    through = f"http://127.0.0.1:{nginx_port}"
-                    lines += story.rows(
-                        f"nginx + gunicorn {flags}", story.run(through, url, d, wrk)
-                    )
-                finally:
-                    stop(nginx)
-            else:
-                print("nginx is not installed (apt-get install nginx): proxy runs skipped")
             readers.append(
                 (flags, story.reader_rows(base, f"http://127.0.0.1:{ceiling_port}", size, d, wrk))
             )
@@ -487,6 +476,23 @@ def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
         finally:
             stop(app)
             stop(ceiling)
+        if not proxy.available():
+            print("nginx is not installed (apt-get install nginx): proxy runs skipped")
+            continue
+        # Through nginx the app runs as deploy/nginx.conf says: asking nginx for a changed
+        # article afresh (FLASK_PROXY_REFRESH_URL).
+        nginx, nginx_port = proxy.start_nginx(workdir / f"n{n}", app_port, size)
+        through = f"http://127.0.0.1:{nginx_port}"
+        try:
+            app = start(
+                app_server(app_port, flags), {**env, "FLASK_PROXY_REFRESH_URL": through}, app_port
+            )
+            try:
+                lines += story.rows(f"nginx + gunicorn {flags}", story.run(through, url, d, wrk))
+            finally:
+                stop(app)
+        finally:
+            stop(nginx)
     print(
         f"\n{args.database}: {args.publications} publications, {args.comments} comments; "
         f"readers: wrk {THREADS} threads, {CONNECTIONS} connections, {d} s each; "

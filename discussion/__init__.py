@@ -51,10 +51,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .media import views as media
     from .moderation import views as moderation
     from .operations import views as operations
+    from .publications import refresh
     from .publications import views as publications
     from .web import database, errors, filters, pagecache, params, security
 
     pagecache.init_app(app)  # before security wraps it in any proxy fix
+    refresh.init_app(app)
     security.init_app(app)
     database.engine_options(app)
     db.init_app(app)

@@ -4,8 +4,12 @@ refused, and personal pages never shared."""
 from __future__ import annotations
 
 import html
+import http.server
+import queue
 import re
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,8 +19,8 @@ from werkzeug.test import TestResponse
 
 from discussion import create_app
 from discussion.extensions import db
-from discussion.models import Comment, CommentState
-from discussion.publications import catalog, views
+from discussion.models import Comment, CommentState, PublicationState
+from discussion.publications import catalog, refresh, views
 from discussion.web import formtoken, pagecache
 from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
 
@@ -575,3 +579,104 @@ def test_what_is_kept_beside_the_pages_lives_as_long_as_they_do(
         page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
         pagecache.keep("c", make)
         assert set(cache.values) == {"c"}  # what expired is dropped
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """Stands in for nginx: records the refreshes the app sends it."""
+
+    def __init__(self) -> None:
+        self.asked: queue.SimpleQueue[tuple[str, str, str]] = queue.SimpleQueue()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                proxy.asked.put((self.path, self.headers["Host"], self.headers["X-Cache-Refresh"]))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def received(self, count: int) -> set[tuple[str, str, str]]:
+        """The next ``count`` refreshes (waiting up to 5 s for each)."""
+        return {self.asked.get(timeout=5) for _ in range(count)}
+
+
+@pytest.fixture
+def proxy_refreshed(app: Flask) -> Iterator[tuple[Flask, _Proxy]]:
+    """A server process configured to refresh a caching proxy, and that proxy."""
+    fake = _Proxy()
+    process = create_app(
+        {**app.config, "PROXY_REFRESH_URL": f"http://127.0.0.1:{fake.server_port}"}
+    )
+    yield process, fake
+    fake.shutdown()
+    fake.server_close()
+    with process.app_context():
+        db.engine.dispose()
+
+
+def test_an_approval_asks_the_proxy_for_the_articles_first_pages_afresh(
+    app: Flask, moderator, proxy_refreshed: tuple[Flask, _Proxy]
+) -> None:
+    process, fake = proxy_refreshed
+    publication = make_publication()
+    comment_id = make_comment(publication, state=CommentState.PENDING).id
+    url = f"/publications/{publication.slug}"
+    db.session.rollback()  # the other process writes
+    client = process.test_client()
+    login(client, "mod")
+    client.post(
+        f"/moderation/comments/{comment_id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    assert fake.received(3) == {
+        (url, "localhost", "http"),
+        (f"{url}?sort=newest", "localhost", "http"),
+        (f"{url}?sort=recommended", "localhost", "http"),
+    }
+
+
+def test_only_a_few_public_articles_are_asked_for_afresh(
+    app: Flask, proxy_refreshed: tuple[Flask, _Proxy]
+) -> None:
+    """Drafts have no page to refresh, and a change to many publications at once (an
+    import, a topic renamed) leaves the proxy's copies to expire."""
+    process, fake = proxy_refreshed
+    draft = make_publication()
+    draft.state = PublicationState.DRAFT
+    many = [make_publication().id for _ in range(refresh.MOST_PUBLICATIONS + 1)]
+    public = make_publication()
+    changes, slug = ([draft.id], many, [public.id]), public.slug
+    db.session.rollback()  # the other process writes
+    with process.test_request_context():
+        for touched in changes:
+            catalog.touch(touched)
+            db.session.commit()
+    assert fake.received(1) == {(f"/publications/{slug}", "localhost", "http")}
+
+
+def test_a_refresh_from_the_proxy_passes_the_process_cache_only_where_one_is_configured(
+    app: Flask, proxy_refreshed: tuple[Flask, _Proxy], page_clock
+) -> None:
+    process, _ = proxy_refreshed
+    plain = create_app({**app.config})  # no proxy configured
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    refresh_asked = {pagecache.REFRESH_HEADER: "http"}
+    db.session.rollback()
+    for server in (plain, process):  # both keep the page
+        assert "Fresh insight" not in server.test_client().get(url).get_data(as_text=True)
+    make_comment(publication, body="Fresh insight")  # a change made in another process
+    catalog.touch([publication.id])
+    db.session.commit()
+    fresh = process.test_client().get(url, headers=refresh_asked).get_data(as_text=True)
+    assert "Fresh insight" in fresh
+    assert "Fresh insight" in process.test_client().get(url).get_data(as_text=True)  # kept
+    kept = plain.test_client().get(url, headers=refresh_asked).get_data(as_text=True)
+    assert "Fresh insight" not in kept  # a header anyone could send, where no proxy asks
+    with plain.app_context():
+        db.engine.dispose()

@@ -334,7 +334,7 @@ def touch(publication_ids: Iterable[int]) -> None:
     """Mark publications' public pages as changed (new cache version), in this transaction."""
     ids = sorted(set(publication_ids))
     if ids:
-        pagecache.changed()
+        pagecache.changed(ids)
         db.session.execute(
             update(Publication)
             .where(Publication.id.in_(ids))

@@ -512,8 +512,9 @@ def sort_arg() -> str:
     return sort if sort in thread.SORTS else current_app.config["COMMENT_SORT_DEFAULT"]
 
 
-def thread_url(slug: str, page: int, sort: str, anchor: str) -> str:
-    """The article at one page of its thread in one order (defaults left out)."""
+def thread_url(slug: str, page: int, sort: str, anchor: str | None = None) -> str:
+    """The article at one page of its thread in one order (defaults left out), at
+    ``anchor`` if given."""
     args: dict[str, Any] = {}
     if page > 1:
         args["page"] = page

@@ -12,7 +12,8 @@ shared page, what all their readers share (:func:`keep`).
 A change committed in this process empties its cache at once (:func:`changed`, called
 by :func:`discussion.publications.catalog.touch` and when rules change); other
 processes, and nginx, serve it within N seconds (``SHARED_PAGE_SECONDS``): every copy expires at the
-same whole second (:func:`shared_until`).
+same whole second (:func:`shared_until`). nginx gets a changed article at once when the
+app is told where it is (:mod:`discussion.publications.refresh`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
 _CHANGED = "pages_changed"
 _T = TypeVar("_T")
 _NOT_MODIFIED_DROPS = {"content-type", "content-length"}
+# The caching proxy asking for a changed page afresh (discussion/publications/refresh.py);
+# trusted only when the app is configured to send it (``PROXY_REFRESH_URL``): the
+# proxy then passes it on from itself alone.
+REFRESH_HEADER = "X-Cache-Refresh"
+_REFRESH_ENVIRON = "HTTP_" + REFRESH_HEADER.upper().replace("-", "_")
 
 
 @dataclass(slots=True)
@@ -57,11 +63,18 @@ class PageCache:
     """WSGI middleware: shareable GET responses for anonymous requests, kept N seconds."""
 
     def __init__(
-        self, app: WSGIApplication, *, private_cookies: Iterable[str], max_entries: int
+        self,
+        app: WSGIApplication,
+        *,
+        private_cookies: Iterable[str],
+        max_entries: int,
+        proxy_refreshes: bool = False,
     ) -> None:
         self.app = app
         self.private_cookies = frozenset(private_cookies)
         self.max_entries = max_entries
+        self.proxy_refreshes = proxy_refreshes  # honour :data:`REFRESH_HEADER`
+        self.listeners: list[Callable[[frozenset[int]], None]] = []  # :func:`on_change`'s
         self.entries: dict[tuple[str, ...], _Entry] = {}
         self.values: dict[Hashable, tuple[float, Any]] = {}  # :meth:`keep`'s
         self.generation = 0  # pages rendered before a change are not kept after it
@@ -104,7 +117,9 @@ class PageCache:
             environ.get("HTTP_ORIGIN", ""),  # CORS answers differ by origin (the API's)
         )
         entry = self.entries.get(key)
-        if entry is not None and entry.expires > _now():
+        if self.proxy_refreshes and _REFRESH_ENVIRON in environ:
+            entry = None
+        elif entry is not None and entry.expires > _now():
             self.count(True)
             return self._serve(entry, environ, start_response)
         self.count(False)
@@ -211,20 +226,31 @@ def _shared_seconds(status: str, headers: list[tuple[str, str]]) -> int:
     return control.s_maxage or 0
 
 
-def changed() -> None:
-    """Public pages changed in this transaction: empty this process's cache on commit.
+def changed(publication_ids: Iterable[int] = ()) -> None:
+    """Public pages changed in this transaction (those of these publications, and maybe
+    others): empty this process's cache on commit, and tell :func:`on_change`'s listeners.
 
     A rollback leaves the mark (savepoints roll back too): at worst a later commit in
     the same session empties the cache once more than needed."""
-    db.session.info[_CHANGED] = True
+    db.session.info.setdefault(_CHANGED, set()).update(publication_ids)
+
+
+def on_change(app: Flask, listener: Callable[[frozenset[int]], None]) -> None:
+    """Call ``listener`` with the publications whose pages a commit in this process
+    changed (:func:`changed`), after the commit; only for this app."""
+    app.extensions["page_cache"].listeners.append(listener)
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_CHANGED, False) and has_app_context():
-        cache = current_app.extensions.get("page_cache")
-        if cache is not None:
-            cache.clear()
+    publication_ids = session.info.pop(_CHANGED, None)
+    if publication_ids is None or not has_app_context():
+        return
+    cache = current_app.extensions.get("page_cache")
+    if cache is not None:
+        cache.clear()
+        for listener in cache.listeners:
+            listener(frozenset(publication_ids))
 
 
 def share(response: Response) -> None:
@@ -262,6 +288,7 @@ def init_app(app: Flask) -> None:
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         ),
         max_entries=app.config["PAGE_CACHE_ENTRIES"],
+        proxy_refreshes=bool(app.config.get("PROXY_REFRESH_URL")),
     )
     app.wsgi_app = cache  # type: ignore[method-assign]
     app.extensions["page_cache"] = cache
