@@ -680,3 +680,32 @@ def test_a_refresh_from_the_proxy_passes_the_process_cache_only_where_one_is_con
     assert "Fresh insight" not in kept  # a header anyone could send, where no proxy asks
     with plain.app_context():
         db.engine.dispose()
+
+
+def test_a_copy_still_current_is_confirmed_without_building_the_page(
+    app: Flask, client: FlaskClient, page_clock
+) -> None:
+    """nginx revalidating its copy (or a browser its own) at a process that has not built
+    this version of the page gets its 304 without the page being built there."""
+    url = f"/publications/{make_publication().slug}"
+    db.session.rollback()
+    first = client.get(url)
+    other = create_app({**app.config})  # another process: it has built nothing
+    rendered: list[str] = []
+
+    def record(sender: Flask, template: Any, context: Any, **extra: Any) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(record, other)
+    confirmed = other.test_client().get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert confirmed.status_code == 304 and confirmed.get_data() == b""
+    assert rendered == []
+    assert confirmed.headers["ETag"] == first.headers["ETag"]
+    assert confirmed.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert confirmed.headers["X-Accel-Expires"] == first.headers["X-Accel-Expires"]
+    changed = other.test_client().get(url, headers={"If-None-Match": '"another-version"'})
+    assert changed.status_code == 200 and changed.get_data() == first.get_data()
+    assert rendered  # built, for a copy that is not current
+    template_rendered.disconnect(record, other)
+    with other.app_context():
+        db.engine.dispose()
