@@ -466,7 +466,9 @@ def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
         base = f"http://127.0.0.1:{app_port}"
         try:
             size = len(fetch(f"{base}/publications/{story.ARTICLE}")[0].encode())
-            lines += story.rows(f"gunicorn {flags}", story.run(base, url, d, wrk))
+            lines += story.rows(
+                f"gunicorn {flags}", story.run(base, url, d, wrk, server_pid=app.pid)
+            )
             readers.append(
                 (flags, story.reader_rows(base, f"http://127.0.0.1:{ceiling_port}", size, d, wrk))
             )
@@ -488,7 +490,10 @@ def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
                 app_server(app_port, flags), {**env, "FLASK_PROXY_REFRESH_URL": through}, app_port
             )
             try:
-                lines += story.rows(f"nginx + gunicorn {flags}", story.run(through, url, d, wrk))
+                lines += story.rows(
+                    f"nginx + gunicorn {flags}",
+                    story.run(through, url, d, wrk, server_pid=app.pid),
+                )
             finally:
                 stop(app)
         finally:

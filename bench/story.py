@@ -14,6 +14,7 @@ in the database exactly once.
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import secrets
 import statistics
@@ -21,6 +22,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -277,14 +279,60 @@ class Story:
     stored_once: int
     seconds: float
     client_cpu: float  # CPU seconds this script's posters, moderator and watchers used
+    usage: tuple[Usage, Usage] | None = None  # the machine and the app, alone / the story
 
 
-def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) -> Story:  # type: ignore[no-untyped-def]
-    """Readers alone for ``duration`` s, then the story for ``duration`` s (see module)."""
+@dataclass
+class Usage:
+    """CPU used while wrk read: the whole machine's share of its cores (busy, not
+    idle), and the app's workers' CPU seconds a second, in cores."""
+
+    machine: float
+    app_cores: float
+
+
+def _ticks(server_pid: int) -> tuple[list[int], int]:
+    """The machine's CPU ticks (busy, total) and the app's workers' ticks."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    app = 0
+    for pid in children:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a worker replaced meanwhile
+            continue
+        app += int(stat[11]) + int(stat[12])  # utime, stime
+    return [sum(fields) - idle, sum(fields)], app
+
+
+def _measured(server_pid: int | None, read):  # type: ignore[no-untyped-def]
+    """``read()``'s result, and the CPU used meanwhile (None without a server pid)."""
+    if server_pid is None:
+        return read(), None
+    (busy, total), app = _ticks(server_pid)
+    started = time.monotonic()
+    result = read()
+    seconds = time.monotonic() - started
+    (busy2, total2), app2 = _ticks(server_pid)
+    tick = os.sysconf("SC_CLK_TCK")
+    return result, Usage((busy2 - busy) / max(total2 - total, 1), (app2 - app) / tick / seconds)
+
+
+def run(  # type: ignore[no-untyped-def]
+    front: str,
+    database_url: str,
+    duration: int,
+    wrk,
+    slug: str = ARTICLE,
+    server_pid: int | None = None,
+) -> Story:
+    """Readers alone for ``duration`` s, then the story for ``duration`` s (see module);
+    with gunicorn's pid, the CPU the machine and the app's workers used in each."""
     url = f"{front}/publications/{slug}"
     for _ in range(3):  # warm every worker's copy
         urllib.request.urlopen(url, timeout=30).read()
-    solo = wrk("readers alone", url, duration)
+    solo, solo_usage = _measured(server_pid, lambda: wrk("readers alone", url, duration))
     token = token_of(urllib.request.urlopen(url, timeout=30).read().decode())
     tag = f"story-{secrets.token_hex(4)}"
     posting, approving = Posting(), Approving()
@@ -307,7 +355,9 @@ def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) 
     for thread in threads:
         thread.start()
     time.sleep(0.5)  # the posters are under way when wrk starts
-    mixed = wrk("readers during the story", url, duration)
+    mixed, mixed_usage = _measured(
+        server_pid, lambda: wrk("readers during the story", url, duration)
+    )
     for thread in threads:
         thread.join()
     seconds, client_cpu = time.monotonic() - started, time.process_time() - cpu
@@ -315,8 +365,17 @@ def run(front: str, database_url: str, duration: int, wrk, slug: str = ARTICLE) 
         watcher.join()
     counts = stored_counts(database_url, tag + "-")
     stored_once = sum(1 for text in posting.acked if counts.get(text) == 1)
+    usage = (solo_usage, mixed_usage) if solo_usage and mixed_usage else None
     return Story(
-        solo, mixed, posting, approving, sum(counts.values()), stored_once, seconds, client_cpu
+        solo,
+        mixed,
+        posting,
+        approving,
+        sum(counts.values()),
+        stored_once,
+        seconds,
+        client_cpu,
+        usage,
     )
 
 
@@ -330,7 +389,7 @@ def rows(label: str, story: Story) -> list[str]:
         if visible
         else "none"
     )
-    return [
+    lines = [
         f"| {label} | readers alone | {s.rps:.0f} req/s | p99 {s.p99_ms:.1f} ms "
         f"| {s.errors} errors |",
         f"| {label} | readers during the story | {m.rps:.0f} req/s ({m.rps / s.rps:.0%} of alone) "
@@ -346,6 +405,14 @@ def rows(label: str, story: Story) -> list[str]:
         f"in {story.seconds:.1f} s | {story.client_cpu / story.seconds:.0%} of one core "
         "| taken from the machine's 2 cores beside wrk and the server |",
     ]
+    if story.usage:
+        alone, during = story.usage
+        lines.append(
+            f"| {label} | CPU while wrk read | alone: machine {alone.machine:.0%} busy, the app "
+            f"{alone.app_cores:.2f} cores | during the story: machine {during.machine:.0%} "
+            f"busy, the app {during.app_cores:.2f} cores | the app: gunicorn's workers |"
+        )
+    return lines
 
 
 def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list:  # type: ignore[no-untyped-def]

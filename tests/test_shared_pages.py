@@ -7,6 +7,7 @@ import html
 import http.server
 import queue
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -708,4 +709,44 @@ def test_a_copy_still_current_is_confirmed_without_building_the_page(
     assert rendered  # built, for a copy that is not current
     template_rendered.disconnect(record, other)
     with other.app_context():
+        db.engine.dispose()
+
+
+def test_a_proxy_that_does_not_answer_changes_nothing_but_a_line_in_the_log(
+    app: Flask, moderator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    process = create_app({**app.config, "PROXY_REFRESH_URL": f"http://127.0.0.1:{port}"})
+    [refresher] = [listener.__self__ for listener in process.extensions["page_cache"].listeners]
+    publication = make_publication()
+    ids = [make_comment(publication, state=CommentState.PENDING).id for _ in range(2)]
+    db.session.rollback()
+    client = process.test_client()
+    login(client, "mod")
+
+    def approve(comment_id: int) -> None:
+        answer = client.post(
+            f"/moderation/comments/{comment_id}/approve", data={"csrf_token": queue_token(client)}
+        )
+        assert answer.status_code == 303
+
+    def failures_logged() -> int:
+        return sum("changed pages failed" in r.getMessage() for r in caplog.records)
+
+    def wait_for(done: Any) -> None:
+        deadline = time.monotonic() + 5
+        while not done():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    approve(ids[0])
+    wait_for(lambda: failures_logged() == 1)
+    approve(ids[1])
+    wait_for(lambda: refresher.failures == 1)  # failed again, said nothing: once a minute
+    assert failures_logged() == 1
+    db.session.expire_all()
+    assert {db.session.get(Comment, i).state for i in ids} == {CommentState.APPROVED}
+    with process.app_context():
         db.engine.dispose()

@@ -10,7 +10,7 @@ articles' orders carrying ``X-Cache-Refresh: <scheme>``. The proxy takes such a 
 from this machine only, past its copy and keeps the answer, which the app builds afresh
 (its own page cache lets it by too). Later pages of a thread, other query strings and a
 commit touching more than :data:`MOST_PUBLICATIONS` publications (an import) expire as
-before. A refresh that fails is logged and changes nothing else.
+before. A refresh that fails changes nothing else: it is logged, at most once a minute.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request
@@ -61,6 +62,7 @@ class Refresher:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.pid = 0
+        self.failures, self.quiet_until = 0, 0.0
 
     def changed(self, publication_ids: frozenset[int]) -> None:
         """A commit changed these publications' pages (:func:`pagecache.changed`)."""
@@ -85,8 +87,20 @@ class Refresher:
             for (scheme, host), ids in wanted.items():
                 try:
                     self._refresh(scheme, host, ids)
-                except Exception:  # the thread lives on; the copies expire as before
-                    log.warning("asking the proxy for changed pages failed", exc_info=True)
+                except Exception as error:  # the thread lives on; the copies expire as before
+                    self._failed(error)
+
+    def _failed(self, error: Exception) -> None:
+        """Say so, at most once a minute (the proxy down, every approval fails)."""
+        self.failures += 1
+        if time.monotonic() >= self.quiet_until:
+            log.warning(
+                "asking the proxy %s:%s for changed pages failed (%s failures): %r",
+                *self.proxy,
+                self.failures,
+                error,
+            )
+            self.failures, self.quiet_until = 0, time.monotonic() + 60
 
     def _refresh(self, scheme: str, host: str, publication_ids: set[int]) -> None:
         # The articles' addresses as the site writes them (defaults left out), for the
