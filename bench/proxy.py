@@ -45,8 +45,11 @@ def available() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
 
 
-def start_nginx(workdir: Path, app_port: int, page_size: int) -> tuple[subprocess.Popen, int]:
-    """nginx with deploy/nginx.conf in front of the app, and a static page of a given size."""
+def start_nginx(
+    workdir: Path, app_port: int, page_size: int, refresh_port: int | None = None
+) -> tuple[subprocess.Popen, int]:
+    """nginx with deploy/nginx.conf in front of the app, and a static page of a given size;
+    the app's refresh address (its PROXY_REFRESH_URL) on ``refresh_port`` if given."""
     directory = workdir / "nginx"
     static = directory / "static"
     static.mkdir(parents=True)
@@ -56,12 +59,14 @@ def start_nginx(workdir: Path, app_port: int, page_size: int) -> tuple[subproces
         path.chmod(0o755)
     workdir.chmod(0o755)
     (directory / "cache").chmod(0o777)
-    port = free_port()
+    port, refresh_port = free_port(), refresh_port or free_port()
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     for old, new in {
         "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
         "/var/cache/nginx/discussion": str(directory / "cache"),
         "listen 80;": f"listen 127.0.0.1:{port};",
+        "listen 127.0.0.1:8081;": f"listen 127.0.0.1:{refresh_port};",
+        '"~^8081 ': f'"~^{refresh_port} ',
         "/srv/discussion/static/": f"{static}/",
     }.items():
         assert old in site, old

@@ -483,12 +483,15 @@ def story_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
             continue
         # Through nginx the app runs as deploy/nginx.conf says: asking nginx for a changed
         # article afresh (FLASK_PROXY_REFRESH_URL).
-        nginx, nginx_port = proxy.start_nginx(workdir / f"n{n}", app_port, size)
+        refresh_port = free_port()
+        nginx, nginx_port = proxy.start_nginx(workdir / f"n{n}", app_port, size, refresh_port)
         through = f"http://127.0.0.1:{nginx_port}"
         try:
-            app = start(
-                app_server(app_port, flags), {**env, "FLASK_PROXY_REFRESH_URL": through}, app_port
-            )
+            refresh = {
+                "FLASK_PROXY_REFRESH_URL": f"http://127.0.0.1:{refresh_port}",
+                "FLASK_SITE_URL": through,
+            }
+            app = start(app_server(app_port, flags), {**env, **refresh}, app_port)
             try:
                 lines += story.rows(
                     f"nginx + gunicorn {flags}",

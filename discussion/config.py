@@ -124,10 +124,10 @@ COMMENT_FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
 # another process may take to reach readers. The process making it shows it at once.
 SHARED_PAGE_SECONDS = 1
 PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
-# The caching proxy in front (deploy/nginx.conf) as this machine reaches it, e.g.
-# "http://127.0.0.1:80": after a change to a few publications the app asks it for their
-# articles' first pages again at once (discussion/publications/refresh.py), so an approval
-# shows through it without waiting for its copy to expire. Empty: the copies expire.
+# The caching proxy's refresh address (deploy/nginx.conf: "http://127.0.0.1:8081"): after
+# a change to a few publications the app asks it for their articles' first pages again at
+# once (discussion/publications/refresh.py), so an approval shows through it without
+# waiting for its copy to expire. Empty: the copies expire.
 PROXY_REFRESH_URL = ""
 # Rendered comment threads each process keeps by content (discussion/comments/fragments.py),
 # so a page changed by one comment renders only that comment's thread; 0 keeps none.

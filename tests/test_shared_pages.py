@@ -606,6 +606,24 @@ class _Proxy(http.server.ThreadingHTTPServer):
         """The next ``count`` refreshes (waiting up to 5 s for each)."""
         return {self.asked.get(timeout=5) for _ in range(count)}
 
+    def within(self, seconds: float) -> list[tuple[str, str, str]]:
+        """Every refresh that comes within ``seconds``, sorted."""
+        came, until = [], time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            try:
+                came.append(self.asked.get(timeout=left))
+            except queue.Empty:
+                break
+        return sorted(came)
+
+    def nothing_more(self) -> bool:
+        """No refresh comes within a second (the refresher's interval, twice)."""
+        try:
+            self.asked.get(timeout=2 * refresh.INTERVAL_SECONDS)
+        except queue.Empty:
+            return True
+        return False
+
 
 @pytest.fixture
 def proxy_refreshed(app: Flask) -> Iterator[tuple[Flask, _Proxy]]:
@@ -657,7 +675,12 @@ def test_only_a_few_public_articles_are_asked_for_afresh(
         for touched in changes:
             catalog.touch(touched)
             db.session.commit()
-    assert fake.received(1) == {(f"/publications/{slug}", "localhost", "http")}
+    assert {path for path, _, _ in fake.received(3)} == {
+        f"/publications/{slug}",
+        f"/publications/{slug}?sort=newest",
+        f"/publications/{slug}?sort=recommended",
+    }
+    assert fake.nothing_more()
 
 
 def test_a_refresh_from_the_proxy_passes_the_process_cache_only_where_one_is_configured(
@@ -684,10 +707,12 @@ def test_a_refresh_from_the_proxy_passes_the_process_cache_only_where_one_is_con
 
 
 def test_a_copy_still_current_is_confirmed_without_building_the_page(
-    app: Flask, client: FlaskClient, page_clock
+    app: Flask, client: FlaskClient, page_clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """nginx revalidating its copy (or a browser its own) at a process that has not built
     this version of the page gets its 304 without the page being built there."""
+    now = time.time()
+    monkeypatch.setattr(formtoken.time, "time", lambda: now)  # no new hour's token midway
     url = f"/publications/{make_publication().slug}"
     db.session.rollback()
     first = client.get(url)
@@ -715,38 +740,98 @@ def test_a_copy_still_current_is_confirmed_without_building_the_page(
 def test_a_proxy_that_does_not_answer_changes_nothing_but_a_line_in_the_log(
     app: Flask, moderator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.socket() as closed:  # a port nothing listens on
+    with socket.socket() as closed:  # bound, not listening: connections are refused
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    process = create_app({**app.config, "PROXY_REFRESH_URL": f"http://127.0.0.1:{port}"})
-    [refresher] = [listener.__self__ for listener in process.extensions["page_cache"].listeners]
-    publication = make_publication()
-    ids = [make_comment(publication, state=CommentState.PENDING).id for _ in range(2)]
-    db.session.rollback()
-    client = process.test_client()
-    login(client, "mod")
+        process = create_app({**app.config, "PROXY_REFRESH_URL": f"http://127.0.0.1:{port}"})
+        [refresher] = [listener.__self__ for listener in process.extensions["page_cache"].listeners]
+        publication = make_publication()
+        ids = [make_comment(publication, state=CommentState.PENDING).id for _ in range(2)]
+        db.session.rollback()
+        client = process.test_client()
+        login(client, "mod")
 
-    def approve(comment_id: int) -> None:
-        answer = client.post(
-            f"/moderation/comments/{comment_id}/approve", data={"csrf_token": queue_token(client)}
-        )
-        assert answer.status_code == 303
+        def approve(comment_id: int) -> None:
+            answer = client.post(
+                f"/moderation/comments/{comment_id}/approve",
+                data={"csrf_token": queue_token(client)},
+            )
+            assert answer.status_code == 303
 
-    def failures_logged() -> int:
-        return sum("changed pages failed" in r.getMessage() for r in caplog.records)
+        def failures_logged() -> int:
+            said = f"proxy 127.0.0.1:{port} for changed pages failed"
+            return sum(said in r.getMessage() for r in caplog.records)
 
-    def wait_for(done: Any) -> None:
-        deadline = time.monotonic() + 5
-        while not done():
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        def wait_for(done: Any) -> None:
+            deadline = time.monotonic() + 5
+            while not done():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
 
-    approve(ids[0])
-    wait_for(lambda: failures_logged() == 1)
-    approve(ids[1])
-    wait_for(lambda: refresher.failures == 1)  # failed again, said nothing: once a minute
-    assert failures_logged() == 1
+        approve(ids[0])
+        wait_for(lambda: failures_logged() == 1)
+        approve(ids[1])
+        wait_for(lambda: refresher.failures == 1)  # failed again, said nothing: once a minute
+        assert failures_logged() == 1
     db.session.expire_all()
     assert {db.session.get(Comment, i).state for i in ids} == {CommentState.APPROVED}
     with process.app_context():
         db.engine.dispose()
+
+
+def test_the_site_address_is_the_one_refreshed_and_changes_in_a_burst_cost_two_rounds(
+    app: Flask, proxy_refreshed: tuple[Flask, _Proxy]
+) -> None:
+    """Behind https, the refresh names the site's host and scheme (``SITE_URL``), as the
+    proxy's cache key for its readers does; many changes in a moment are refreshed once
+    at once and once more after :data:`refresh.INTERVAL_SECONDS`, with the latest."""
+    _, fake = proxy_refreshed
+    process = create_app(
+        {
+            **app.config,
+            "PROXY_REFRESH_URL": f"http://127.0.0.1:{fake.server_port}",
+            "SITE_URL": "https://news.example.org",
+        }
+    )
+    publication = make_publication()
+    publication_id, url = publication.id, f"/publications/{publication.slug}"
+    db.session.rollback()  # the other process writes
+    with process.test_request_context():
+        for _ in range(5):
+            catalog.touch([publication_id])
+            db.session.commit()
+    first = fake.received(3)
+    assert first == {
+        (url, "news.example.org", "https"),
+        (f"{url}?sort=newest", "news.example.org", "https"),
+        (f"{url}?sort=recommended", "news.example.org", "https"),
+    }
+    later = fake.within(3 * refresh.INTERVAL_SECONDS)
+    assert later in ([], sorted(first))  # the changes that came meanwhile, if any: once
+    with process.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:8081", "127.0.0.1:8081", "http://x/path"])
+def test_a_refresh_address_that_cannot_work_is_refused_at_start(app: Flask, url: str) -> None:
+    with pytest.raises(ValueError, match="PROXY_REFRESH_URL"):
+        create_app({**app.config, "PROXY_REFRESH_URL": url})
+
+
+def test_a_failing_listener_does_not_turn_a_stored_change_into_an_error(
+    app: Flask, client: FlaskClient, moderator, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(publication_ids: frozenset[int]) -> None:
+        raise RuntimeError("listener broke")
+
+    pagecache.on_change(app, broken)
+    comment = make_comment(make_publication(), state=CommentState.PENDING)
+    login(client, "mod")
+    answer = client.post(
+        f"/moderation/comments/{comment.id}/approve", data={"csrf_token": queue_token(client)}
+    )
+    assert answer.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).state is CommentState.APPROVED
+    said = "listener of committed page changes failed"
+    assert any(said in r.getMessage() for r in caplog.records)

@@ -130,6 +130,22 @@ def public_ids(slugs: Iterable[str]) -> dict[str, int]:
     return {slug: publication_id for slug, publication_id in rows}
 
 
+def public_slugs(publication_ids: Iterable[int]) -> list[str]:
+    """The slugs of the public publications among these (read outside any write)."""
+    with database.reading() as connection:
+        found = connection.scalars(
+            _PUBLIC_SLUGS, {"ids": sorted(set(publication_ids)), "now": clock.now()}
+        )
+        return list(found)
+
+
+_PUBLIC_SLUGS = (
+    select(Publication.slug)
+    .where(Publication.id.in_(bindparam("ids", expanding=True)), public(bindparam("now")))
+    .order_by(Publication.id)
+)
+
+
 def stored_by_slug(slug: str) -> Publication | None:
     """The publication with this slug in any state (for staff and imports), if any."""
     if not is_slug(slug):

@@ -517,6 +517,11 @@ def sort_arg() -> str:
     return sort if sort in thread.SORTS else current_app.config["COMMENT_SORT_DEFAULT"]
 
 
+def first_pages(slug: str) -> list[str]:
+    """The article's first page in each of the thread's orders, as its links give them."""
+    return [thread_url(slug, 1, sort) for sort in thread.SORTS]
+
+
 def thread_url(slug: str, page: int, sort: str, anchor: str | None = None) -> str:
     """The article at one page of its thread in one order (defaults left out), at
     ``anchor`` if given."""

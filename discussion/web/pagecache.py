@@ -18,6 +18,7 @@ app is told where it is (:mod:`discussion.publications.refresh`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
@@ -40,12 +41,13 @@ from ..extensions import db
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+log = logging.getLogger(__name__)
 _CHANGED = "pages_changed"
 _T = TypeVar("_T")
 _NOT_MODIFIED_DROPS = {"content-type", "content-length"}
 # The caching proxy asking for a changed page afresh (discussion/publications/refresh.py);
-# trusted only when the app is configured to send it (``PROXY_REFRESH_URL``): the
-# proxy then passes it on from itself alone.
+# heeded only when the app is configured to send it (``PROXY_REFRESH_URL``): the proxy
+# then passes it on only from its refresh address (deploy/nginx.conf).
 REFRESH_HEADER = "X-Cache-Refresh"
 _REFRESH_ENVIRON = "HTTP_" + REFRESH_HEADER.upper().replace("-", "_")
 
@@ -116,13 +118,14 @@ class PageCache:
             environ.get("QUERY_STRING", ""),
             environ.get("HTTP_ORIGIN", ""),  # CORS answers differ by origin (the API's)
         )
-        entry = self.entries.get(key)
-        if self.proxy_refreshes and _REFRESH_ENVIRON in environ:
+        if self.proxy_refreshes and _REFRESH_ENVIRON in environ:  # not a reader: no count
             entry = None
-        elif entry is not None and entry.expires > _now():
-            self.count(True)
-            return self._serve(entry, environ, start_response)
-        self.count(False)
+        else:
+            entry = self.entries.get(key)
+            if entry is not None and entry.expires > _now():
+                self.count(True)
+                return self._serve(entry, environ, start_response)
+            self.count(False)
         if method == "HEAD" or self.max_entries <= 0:
             return self.app(environ, start_response)
         return self._fetch(key, entry, environ, start_response)
@@ -250,7 +253,10 @@ def _after_commit(session: Session) -> None:
     if cache is not None:
         cache.clear()
         for listener in cache.listeners:
-            listener(frozenset(publication_ids))
+            try:
+                listener(frozenset(publication_ids))
+            except Exception:  # the change is committed: the answer must say so
+                log.exception("a listener of committed page changes failed")
 
 
 def share(response: Response) -> None:
