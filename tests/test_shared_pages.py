@@ -662,15 +662,19 @@ def test_an_approval_asks_the_proxy_for_the_articles_first_pages_afresh(
 def test_only_a_few_public_articles_are_asked_for_afresh(
     app: Flask, proxy_refreshed: tuple[Flask, _Proxy]
 ) -> None:
-    """Drafts have no page to refresh, and a change to many publications at once (an
-    import, a topic renamed) leaves the proxy's copies to expire."""
+    """Drafts have no page to refresh, and a change to many publications at once (a
+    topic renamed) or outside a request (the worker's, an import's) leaves the proxy's
+    copies to expire."""
     process, fake = proxy_refreshed
     draft = make_publication()
     draft.state = PublicationState.DRAFT
     many = [make_publication().id for _ in range(refresh.MOST_PUBLICATIONS + 1)]
-    public = make_publication()
+    elsewhere, public = make_publication().id, make_publication()
     changes, slug = ([draft.id], many, [public.id]), public.slug
     db.session.rollback()  # the other process writes
+    with process.app_context():  # as the worker and the command line commit
+        catalog.touch([elsewhere])
+        db.session.commit()
     with process.test_request_context():
         for touched in changes:
             catalog.touch(touched)

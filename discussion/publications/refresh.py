@@ -11,8 +11,9 @@ the process that made it, by a GET of the first page of each of their articles' 
 the app builds afresh (its own page cache lets it by too).
 
 What it leaves to expire as before: later pages of a thread, other query strings, a commit
-touching more than :data:`MOST_PUBLICATIONS` publications, and a copy nginx was fetching
-when the change was committed and stores after the refresh (until the second's end). A
+touching more than :data:`MOST_PUBLICATIONS` publications or made outside a request (the
+worker's, an import's), and a copy nginx was fetching when the change was committed and
+stores after the refresh (until the second's end). A
 publication is asked for at most every :data:`INTERVAL_SECONDS`, with what changed
 meanwhile: recommendations pouring in cost a few builds a second, not one each. A refresh
 that fails changes nothing else: it is logged, at most once a minute.
@@ -42,13 +43,13 @@ TIMEOUT_SECONDS = 5.0
 
 
 def _site_address() -> str | None:
-    """The address readers use: ``SITE_URL``, else (testing, debugging) the request's;
-    None outside a request without one."""
+    """The address readers use (``SITE_URL``, else the request's); None outside a request:
+    the worker's and the command line's commits (an import) leave the copies to expire."""
+    if not has_request_context():
+        return None
     if current_app.config.get("SITE_URL"):
         return links.site_url()
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return None
+    return request.host_url.rstrip("/")
 
 
 class Refresher:
