@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --database postgresql   # PostgreSQL on 127.0.0.1:5432
     .venv/bin/python bench/run.py --scenario story --servers "-w 2" "-w 4"
     .venv/bin/python bench/run.py --scenario posts        # comment POST against Isso's
+    .venv/bin/python bench/run.py --scenario posts --sqlite-synchronous FULL NORMAL
 
 ``--scenario story`` runs only "when a story breaks" (bench/story.py): readers of the
 200-comment article alone and while comments pour in and a moderator approves, through
@@ -214,6 +215,12 @@ def main() -> int:
     )
     parser.add_argument("--publications", type=int)
     parser.add_argument("--comments", type=int)
+    parser.add_argument(
+        "--sqlite-synchronous",
+        nargs="+",
+        default=[""],
+        help="posts on SQLite: one run per SQLITE_SYNCHRONOUS value (FULL, NORMAL)",
+    )
     args = parser.parse_args()
     small = args.scenario != "full"
     args.publications = args.publications or (2000 if small else 10000)
@@ -541,16 +548,19 @@ def posts_scenario(args: argparse.Namespace, workdir: Path, url: str, env: dict)
         f"| {isso_post.errors} | | |"
     )
     for flags in args.servers:
-        port = free_port()
-        app = start(app_server(port, flags), env, port)
-        try:
-            post = comment_post(f"http://127.0.0.1:{port}", workdir, url, args.duration)
-        finally:
-            stop(app)
-        print(
-            f"| gunicorn {flags} | {post.rps:.0f} | {post.p50_ms:.2f} | {post.p99_ms:.2f} "
-            f"| {post.errors} | {post.rps / isso_post.rps:.2f}x | {post.note} |"
-        )
+        for synchronous in args.sqlite_synchronous:
+            port = free_port()
+            durability = {"FLASK_SQLITE_SYNCHRONOUS": synchronous} if synchronous else {}
+            app = start(app_server(port, flags), {**env, **durability}, port)
+            try:
+                post = comment_post(f"http://127.0.0.1:{port}", workdir, url, args.duration)
+            finally:
+                stop(app)
+            label = f"gunicorn {flags}" + (f", synchronous={synchronous}" if synchronous else "")
+            print(
+                f"| {label} | {post.rps:.0f} | {post.p50_ms:.2f} | {post.p99_ms:.2f} "
+                f"| {post.errors} | {post.rps / isso_post.rps:.2f}x | {post.note} |"
+            )
     return 0
 
 

@@ -8,6 +8,12 @@ SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets pool_pre_ping (database.
 # When the database cannot answer, a request gets a 503 page (its typed text kept)
 # after at most this long: waiting for SQLite's write lock, connecting to PostgreSQL.
 SQLITE_BUSY_SECONDS = 10
+# SQLite's durability (WAL). "FULL": each commit is synced to disk before the answer, so
+# an acknowledged comment survives a power loss or an OS crash. "NORMAL": commits are
+# synced only at checkpoints; posting is faster, the file stays consistent and nothing
+# is lost when the app or its server process crashes, but after a power loss or an OS
+# crash the commits since the last checkpoint are gone (README, "Running in production").
+SQLITE_SYNCHRONOUS = "FULL"
 DATABASE_CONNECT_SECONDS = 5
 RETRY_AFTER_SECONDS = 5  # what a 503 tells browsers and API clients
 

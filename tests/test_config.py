@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from discussion import create_app
+from discussion.extensions import db
+from discussion.web import database
 from tests.helpers import make_publication, post_comment
 
 
@@ -63,3 +66,31 @@ def test_refuses_a_placeholder_secret_outside_debug_and_testing(monkeypatch, wea
     monkeypatch.setenv("FLASK_SECRET_KEY", weak)
     with pytest.raises(RuntimeError, match="at least 16"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def _synchronous(app: Flask) -> list[int]:
+    """SQLite's PRAGMA synchronous on a request's connection and on the read connection
+    (2 is FULL, 1 NORMAL)."""
+    with app.test_request_context("/"):
+        written = db.session.execute(text("PRAGMA synchronous")).scalar()
+        with database.reading() as connection:
+            read = connection.execute(text("PRAGMA synchronous")).scalar()
+        db.session.remove()
+    return [written, read]
+
+
+def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path) -> None:
+    """An acknowledged comment survives a power loss by default; NORMAL is a choice."""
+    url = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
+    assert _synchronous(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})) == [2, 2]
+    relaxed = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SQLITE_SYNCHRONOUS": "normal"}
+    )
+    assert _synchronous(relaxed) == [1, 1]
+
+
+@pytest.mark.parametrize("unsafe", ["OFF", "0", "EXTRA", ""])
+def test_refuses_a_sqlite_durability_it_does_not_offer(tmp_path, unsafe: str) -> None:
+    url = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
+    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS must be FULL"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SQLITE_SYNCHRONOUS": unsafe})

@@ -1,10 +1,11 @@
 """Engine settings per database.
 
-SQLite: WAL, a busy timeout and foreign keys; transactions begun by us (SQLAlchemy's
-recipe for pysqlite), IMMEDIATE unless serving a read request or on the read
-connection. A deferred transaction that reads and then writes fails at once with
-"database is locked" when another process committed in between (the busy timeout does
-not apply to that case), so several server processes posting at once would see errors.
+SQLite: WAL, its durability (``SQLITE_SYNCHRONOUS``), a busy timeout and foreign keys;
+transactions begun by us (SQLAlchemy's recipe for pysqlite), IMMEDIATE unless serving a
+read request or on the read connection. A deferred transaction that reads and then
+writes fails at once with "database is locked" when another process committed in between
+(the busy timeout does not apply to that case), so several server processes posting at
+once would see errors.
 """
 
 from __future__ import annotations
@@ -62,10 +63,17 @@ def unavailable(error: BaseException) -> bool:
     return isinstance(error, exc.OperationalError | exc.InterfaceError)
 
 
-def _configure_sqlite(busy_milliseconds: int, dbapi_connection: Any, _record: Any) -> None:
+# What SQLITE_SYNCHRONOUS may be: never OFF, which may corrupt the file on a power loss.
+SQLITE_SYNCHRONOUS = frozenset({"FULL", "NORMAL"})
+
+
+def _configure_sqlite(
+    busy_milliseconds: int, synchronous: str, dbapi_connection: Any, _record: Any
+) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute(f"PRAGMA busy_timeout={busy_milliseconds}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -218,7 +226,13 @@ def init_app(app: Flask) -> None:
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             busy = int(float(app.config["SQLITE_BUSY_SECONDS"]) * 1000)
-            event.listen(engine, "connect", partial(_configure_sqlite, busy))
+            synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
+            if synchronous not in SQLITE_SYNCHRONOUS:
+                raise ValueError(
+                    f"SQLITE_SYNCHRONOUS must be FULL (the default) or NORMAL, not "
+                    f"{synchronous!r}: OFF may corrupt the database on a power loss"
+                )
+            event.listen(engine, "connect", partial(_configure_sqlite, busy, synchronous))
             event.listen(engine, "begin", _begin_sqlite)
             if not event.contains(Session, "after_commit", outage.back):
                 event.listen(Session, "after_commit", outage.back)
