@@ -634,7 +634,8 @@ def report(args, results, isso_get, isso_post, rss, delays) -> None:  # type: ig
         )
     if delays:
         print(
-            "approval visible through nginx after: "
+            "approval visible through nginx, the app without a refresh address (the story "
+            "scenario runs it with one) after: "
             + ", ".join(f"{seconds * 1000:.0f} ms" for seconds in delays)
         )
     print("worker resident memory after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))

@@ -1,7 +1,8 @@
 """deploy/nginx.conf in front of the app: it shares the anonymous page and nothing else.
 
 Runs the app under gunicorn and nginx with the repository's configuration (as
-bench/run.py does). How fast, and how soon an approval shows, is the benchmark's job.
+bench/run.py does). That an approval shows before nginx's copy expires is checked here;
+how fast, and how many milliseconds an approval takes to show, is the benchmark's job.
 """
 
 from __future__ import annotations
