@@ -1,15 +1,15 @@
 """Rendered threads kept by content: the page is the same as one rendered afresh, a
 changed comment renders its thread again and only that one, and the kept HTML stays
-within its size."""
+within its size; a reader's comments awaiting moderation are kept the same way."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
@@ -17,7 +17,7 @@ from discussion.comments.fragments import Fragments
 from discussion.extensions import cache, db
 from discussion.models import Comment, CommentState, Publication
 from discussion.publications.catalog import touch
-from tests.helpers import login, make_comment, make_publication
+from tests.helpers import login, make_comment, make_publication, post_comment
 
 
 def _threads(publication: Publication, staff_id: int | None = None) -> list[Comment]:
@@ -129,6 +129,43 @@ def test_kept_threads_stay_within_their_size() -> None:
     assert kept.get(b"c") is None and kept.get(b"b") is not None and kept.size == 80
     kept.put(b"e", b"z" * 101)  # larger than all: not kept, nothing dropped for it
     assert kept.get(b"e") is None and kept.size == 80
+
+
+def test_a_readers_waiting_comment_renders_once_while_what_it_shows_stays_the_same(
+    app: Flask, client: FlaskClient, clock: list[datetime]
+) -> None:
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    assert post_comment(client, publication.slug, body="Waiting here").status_code == 303
+    comment = db.session.scalar(db.select(Comment))
+    comment.created_at = clock[0]
+    db.session.commit()
+    rendered: list[str] = []
+
+    def record(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        rendered.append(template.name)
+
+    def parts(page: str) -> list[str]:  # the reader's part of each view
+        return re.findall(r'<div class="own-comments".*?</div>', page, re.S)
+
+    with template_rendered.connected_to(record, app):
+        views = [client.get(url).get_data(as_text=True) for _ in range(4)]
+        assert rendered.count("publications/_reader.html") == 2  # with the notice, then once
+        assert "awaits moderation" in views[0] and "awaits moderation" not in views[1]
+        assert parts(views[1]) == parts(views[2]) == parts(views[3])
+        assert "Waiting here" in parts(views[3])[0] and "Edit or delete" in views[3]
+        other = app.test_client()  # another reader's: their own, never this one
+        post_comment(other, publication.slug, body="Someone else's")
+        other.get(url)
+        theirs = other.get(url).get_data(as_text=True)
+        assert "Someone else's" in theirs and "Waiting here" not in theirs
+
+        comment.body_html = "<p>Said otherwise</p>"  # an edit: what it shows changed
+        db.session.commit()
+        assert "Said otherwise" in parts(client.get(url).get_data(as_text=True))[0]
+        clock[0] += timedelta(minutes=app.config["COMMENT_EDIT_MINUTES"], seconds=1)
+        page = client.get(url).get_data(as_text=True)
+        assert "Said otherwise" in page and "Edit or delete" not in page
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

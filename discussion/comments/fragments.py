@@ -8,6 +8,10 @@ of each comment in the thread and its place in it (depth, the name it answers, h
 replies), and what the page gives the macro (:func:`_page`). Any change to those
 is another key, so nothing ever has to be forgotten; the least recently used threads go
 once the kept HTML passes ``COMMENT_FRAGMENT_BYTES`` (0: nothing is kept).
+
+A reader's own comments awaiting moderation (the article's reader part) are kept the
+same way, under the rows read for them (:func:`kept`): they stay as they are for the
+minutes a comment waits, through every reload.
 """
 
 from __future__ import annotations
@@ -111,8 +115,7 @@ def kept_thread(
 ) -> Markup:
     """``{% call kept_thread(node, publication, can_reply) %}{{ comment(...) }}{% endcall %}``:
     the thread's HTML as rendered before for the same content, else rendered now."""
-    fragments: Fragments | None = current_app.extensions.get("comment_fragments")
-    if fragments is None:
+    if "comment_fragments" not in current_app.extensions:
         return Markup(caller())
     page = _page(context)
     if not page.keep:
@@ -122,11 +125,21 @@ def kept_thread(
     _thread_parts(node, ids, parts)
     parts.append([(i, page.editable[i]) for i in ids if i in page.editable])
     parts.append([i for i in ids if i in page.own_ids])
+    return kept(parts, caller)
+
+
+def kept(parts: Any, render: Callable[[], str]) -> Markup:
+    """The HTML ``render`` gives, as rendered before in this process for the same
+    ``parts`` (everything it reads, whose ``repr`` is the key), else rendered now and
+    kept."""
+    fragments: Fragments | None = current_app.extensions.get("comment_fragments")
+    if fragments is None or current_app.jinja_env.auto_reload:
+        return Markup(render())
     key = hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
     found = fragments.get(key)
     if found is not None:
         return Markup(found.decode())
-    html = caller()
+    html = render()
     fragments.put(key, html.encode())
     return Markup(html)
 

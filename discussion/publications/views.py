@@ -27,7 +27,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import aliased
 from werkzeug.http import is_resource_modified
 
-from ..comments import editing, posting, thread
+from ..comments import editing, fragments, posting, thread
 from ..comments.forms import CommentForm
 from ..comments.visitor import own_comment_ids
 from ..discovery import metadata
@@ -421,13 +421,30 @@ def _own(publication_id: int, own_ids: list[int]) -> _Own:
 
 
 def _reader_part(publication: Publication | _Article, own: _Own) -> str:
-    """The reader's notice and their comments awaiting moderation."""
-    return render_template(
-        "publications/_reader.html",
-        publication=publication,
-        own_pending=own.pending,
-        editable=own.editable,
-        own_ids=set(own.ids),
+    """The reader's notice and their comments awaiting moderation; without a notice, as
+    rendered before for the same comments (:func:`fragments.kept`)."""
+
+    def render() -> str:
+        return render_template(
+            "publications/_reader.html",
+            publication=publication,
+            own_pending=own.pending,
+            editable=own.editable,
+            own_ids=set(own.ids),
+        )
+
+    if session.get("_flashes") or current_user.is_authenticated:
+        return render()
+    return fragments.kept(
+        (
+            "reader",
+            publication.id,
+            publication.slug,
+            own.pending,
+            [(c.id, own.editable.get(c.id)) for c in own.pending],
+            request.url_root,  # the status links' address without SITE_URL
+        ),
+        render,
     )
 
 
