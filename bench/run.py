@@ -222,6 +222,8 @@ def main() -> int:
         help="posts on SQLite: one run per SQLITE_SYNCHRONOUS value (FULL, NORMAL)",
     )
     args = parser.parse_args()
+    if args.sqlite_synchronous != [""] and (args.scenario, args.database) != ("posts", "sqlite"):
+        parser.error("--sqlite-synchronous is for --scenario posts on SQLite")
     small = args.scenario != "full"
     args.publications = args.publications or (2000 if small else 10000)
     args.comments = args.comments or (10000 if small else 100000)

@@ -11,8 +11,8 @@ SQLITE_BUSY_SECONDS = 10
 # SQLite's durability (WAL). "FULL": each commit is synced to disk before the answer, so
 # an acknowledged comment survives a power loss or an OS crash. "NORMAL": commits are
 # synced only at checkpoints; posting is faster, the file stays consistent and nothing
-# is lost when the app or its server process crashes, but after a power loss or an OS
-# crash the commits since the last checkpoint are gone (README, "Running in production").
+# is lost when the app or its server process crashes, but a power loss or an OS crash
+# may lose some or all commits since the last checkpoint (README, "Running in production").
 SQLITE_SYNCHRONOUS = "FULL"
 DATABASE_CONNECT_SECONDS = 5
 RETRY_AFTER_SECONDS = 5  # what a 503 tells browsers and API clients

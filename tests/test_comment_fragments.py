@@ -136,6 +136,9 @@ def test_a_readers_waiting_comment_renders_once_while_what_it_shows_stays_the_sa
 ) -> None:
     publication = make_publication()
     url = f"/publications/{publication.slug}"
+    for host in ("localhost", "alias.example.org"):  # first-time readers: nothing to keep
+        app.test_client().get(url, headers={"Host": host})
+    assert not app.extensions["comment_fragments"].entries
     assert post_comment(client, publication.slug, body="Waiting here").status_code == 303
     comment = db.session.scalar(db.select(Comment))
     comment.created_at = clock[0]

@@ -96,10 +96,7 @@ def _page(context: Context) -> _Page:
         # A page built for one member of staff carries their session's form token,
         # signed anew each second: its threads would be kept under keys never asked
         # for again. The body kept for staff (staff_nav set) carries marks instead.
-        # Templates that reload when edited would not reach pages kept before.
-        keep = not context.environment.auto_reload and (
-            not moderating or not isinstance(context.resolve("staff_nav"), Undefined)
-        )
+        keep = not moderating or not isinstance(context.resolve("staff_nav"), Undefined)
         found = _Page(shared, context.resolve("editable"), context.resolve("own_ids"), keep)
         context._kept_thread_page = found  # type: ignore[attr-defined]
     return found
@@ -115,7 +112,7 @@ def kept_thread(
 ) -> Markup:
     """``{% call kept_thread(node, publication, can_reply) %}{{ comment(...) }}{% endcall %}``:
     the thread's HTML as rendered before for the same content, else rendered now."""
-    if "comment_fragments" not in current_app.extensions:
+    if "comment_fragments" not in current_app.extensions:  # (before the parts are read)
         return Markup(caller())
     page = _page(context)
     if not page.keep:
@@ -131,7 +128,7 @@ def kept_thread(
 def kept(parts: Any, render: Callable[[], str]) -> Markup:
     """The HTML ``render`` gives, as rendered before in this process for the same
     ``parts`` (everything it reads, whose ``repr`` is the key), else rendered now and
-    kept."""
+    kept; templates that reload when edited (debug) are always rendered."""
     fragments: Fragments | None = current_app.extensions.get("comment_fragments")
     if fragments is None or current_app.jinja_env.auto_reload:
         return Markup(render())

@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    get_flashed_messages,
     make_response,
     redirect,
     render_template,
@@ -433,8 +434,8 @@ def _reader_part(publication: Publication | _Article, own: _Own) -> str:
             own_ids=set(own.ids),
         )
 
-    if session.get("_flashes") or current_user.is_authenticated:
-        return render()
+    if not own.pending or get_flashed_messages() or current_user.is_authenticated:
+        return render()  # (the notice is read once a request: the template gets it too)
     return fragments.kept(
         (
             "reader",
@@ -442,7 +443,8 @@ def _reader_part(publication: Publication | _Article, own: _Own) -> str:
             publication.slug,
             own.pending,
             [(c.id, own.editable.get(c.id)) for c in own.pending],
-            request.url_root,  # the status links' address without SITE_URL
+            current_app.config.get("SITE_URL") or request.url_root,  # the status links'
+            request.script_root,
         ),
         render,
     )

@@ -222,16 +222,16 @@ def init_app(app: Flask) -> None:
     """Attach per-connection settings to the app's engine."""
     app.teardown_appcontext(_close_read_connection)
     app.teardown_appcontext(_end_session)  # after Flask-SQLAlchemy's, so it runs first
+    synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(
+            "SQLITE_SYNCHRONOUS must be FULL (the default) or NORMAL, not "
+            f"{app.config['SQLITE_SYNCHRONOUS']!r}"
+        )
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             busy = int(float(app.config["SQLITE_BUSY_SECONDS"]) * 1000)
-            synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
-            if synchronous not in SQLITE_SYNCHRONOUS:
-                raise ValueError(
-                    f"SQLITE_SYNCHRONOUS must be FULL (the default) or NORMAL, not "
-                    f"{synchronous!r}: OFF may corrupt the database on a power loss"
-                )
             event.listen(engine, "connect", partial(_configure_sqlite, busy, synchronous))
             event.listen(engine, "begin", _begin_sqlite)
             if not event.contains(Session, "after_commit", outage.back):
