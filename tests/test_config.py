@@ -92,5 +92,17 @@ def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path) -> None:
 @pytest.mark.parametrize("unsafe", ["OFF", "0", "EXTRA", ""])
 def test_refuses_a_sqlite_durability_it_does_not_offer(tmp_path, unsafe: str) -> None:
     url = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
-    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS must be FULL"):
+    with pytest.raises(ValueError, match=f"must be FULL .* or NORMAL, not '{unsafe}'"):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SQLITE_SYNCHRONOUS": unsafe})
+
+
+def test_a_mistyped_sqlite_durability_is_refused_on_postgresql_too() -> None:
+    """A setting that would matter after a move back to SQLite is checked now."""
+    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS"):
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/db",
+                "SQLITE_SYNCHRONOUS": "NORAML",
+            }
+        )

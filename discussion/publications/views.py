@@ -443,7 +443,8 @@ def _reader_part(publication: Publication | _Article, own: _Own) -> str:
             publication.slug,
             own.pending,
             [(c.id, own.editable.get(c.id)) for c in own.pending],
-            current_app.config.get("SITE_URL") or request.url_root,  # the status links'
+            # where the status links point (SITE_URL, else this request's address)
+            current_app.config.get("SITE_URL") or request.url_root,
             request.script_root,
         ),
         render,

@@ -64,7 +64,7 @@ def unavailable(error: BaseException) -> bool:
 
 
 # What SQLITE_SYNCHRONOUS may be: never OFF, which may corrupt the file on a power loss.
-SQLITE_SYNCHRONOUS = frozenset({"FULL", "NORMAL"})
+_SYNCHRONOUS_CHOICES = frozenset({"FULL", "NORMAL"})
 
 
 def _configure_sqlite(
@@ -223,7 +223,7 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_read_connection)
     app.teardown_appcontext(_end_session)  # after Flask-SQLAlchemy's, so it runs first
     synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
-    if synchronous not in SQLITE_SYNCHRONOUS:
+    if synchronous not in _SYNCHRONOUS_CHOICES:
         raise ValueError(
             "SQLITE_SYNCHRONOUS must be FULL (the default) or NORMAL, not "
             f"{app.config['SQLITE_SYNCHRONOUS']!r}"
