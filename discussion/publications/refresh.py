@@ -91,11 +91,11 @@ class Refresher:
                 time.sleep(wait)
                 for site, ids in self._take(block=False).items():
                     wanted.setdefault(site, set()).update(ids)
+            now = time.monotonic()
+            self.refreshed_at = {
+                key: at for key, at in self.refreshed_at.items() if now - at < INTERVAL_SECONDS
+            }
             for site, ids in wanted.items():
-                now = time.monotonic()
-                self.refreshed_at = {
-                    key: at for key, at in self.refreshed_at.items() if now - at < INTERVAL_SECONDS
-                }
                 self.refreshed_at.update(((site, i), now) for i in ids)
                 try:
                     self._refresh(site, ids)
