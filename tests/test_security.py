@@ -77,6 +77,25 @@ def test_session_cookie_flags_in_testing(seeded: Flask, client: FlaskClient) -> 
     assert "Secure" not in cookie  # testing runs over http
 
 
+def test_session_cookies_follow_a_rotated_secret_key(seeded: Flask, client: FlaskClient) -> None:
+    """The session's signer is made once, for the keys configured: a reader's cookie
+    signed with the old key still holds after a rotation that keeps it as a fallback,
+    and no longer once the fallback is gone."""
+    post_comment(client, USIP, body="Signed with the first key.")
+    page = f"/publications/{USIP}"
+    assert "Signed with the first key." in client.get(page).get_data(as_text=True)
+
+    old = seeded.secret_key
+    seeded.secret_key = "a-rotated-secret-key-for-this-test"
+    seeded.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert "Signed with the first key." in client.get(page).get_data(as_text=True)
+
+    seeded.config["SECRET_KEY_FALLBACKS"] = []
+    response = client.get(page)
+    assert response.status_code == 200
+    assert "Signed with the first key." not in response.get_data(as_text=True)
+
+
 def test_cookies_are_secure_by_default_outside_debug_and_testing(database_url: str) -> None:
     app = create_app({"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] is True

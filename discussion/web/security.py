@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Response, abort, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -34,17 +36,38 @@ HEADERS = {
 }
 
 
+_DEFAULTS = [(name.lower(), name, value) for name, value in HEADERS.items()] + [
+    ("cache-control", "Cache-Control", "private, no-cache")
+]
+
+
 def _set_headers(response: Response) -> Response:
-    """The headers above; responses no view marked shareable are for this visitor only."""
+    """The headers above where the view set none; responses no view marked shareable
+    are for this visitor only. (One pass over the response's headers: on every answer.)"""
     headers = response.headers
+    present = {name.lower() for name, _ in headers}
     policy = headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     framable = "frame-ancestors 'none'" not in policy
-    for name, value in HEADERS.items():
-        if name == "X-Frame-Options" and framable:
-            continue  # a page framed by allowed sites says which in its CSP
-        headers.setdefault(name, value)
-    headers.setdefault("Cache-Control", "private, no-cache")
+    for key, name, value in _DEFAULTS:
+        if key in present or (key == "x-frame-options" and framable):
+            continue  # (a page framed by allowed sites says which in its CSP)
+        headers.add(name, value)
     return response
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its signer made once for the app's keys instead of
+    anew on every request (it holds nothing of one request)."""
+
+    def __init__(self) -> None:
+        self._signer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._signer
+        if kept is None or kept[0] != keys:
+            kept = self._signer = (keys, super().get_signing_serializer(app))
+        return kept[1]
 
 
 def _strict_transport(response: Response) -> Response:
@@ -180,6 +203,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    app.session_interface = _SessionCookies()
     app.before_request(_desk_body_limits)
     app.before_request(_reject_malformed_forms)
     app.before_request(refuse_cross_origin)
