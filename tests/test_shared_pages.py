@@ -325,6 +325,35 @@ def test_listings_are_shared_with_first_time_readers_but_not_with_moderators(
     assert "Sign out" not in app.test_client().get(url).get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "url", ["/", "/publications/", "/publications/?type=analysis", "/types/analysis"]
+)
+def test_readers_with_a_session_get_listings_kept_as_long_as_the_shared_page(
+    app: Flask, count_queries, page_clock, url: str
+) -> None:
+    """A reader who commented has a session, so no shared copy: their listing is kept in
+    the process as long as the shared page, without its queries, and is the shared page;
+    a change made here shows at once, a notice to them only, and only once."""
+    first = make_publication(types=["Analysis"], title="The first analysis")
+    reader = app.test_client()
+    assert _post(reader, f"/publications/{first.slug}", "Mine").status_code == 303
+    shared = app.test_client().get(url).get_data(as_text=True)
+    reader.get(url)
+    count_queries.count = 0
+    again = reader.get(url)
+    assert count_queries.count == 0
+    assert again.get_data(as_text=True) == shared and again.cache_control.private
+
+    make_publication(types=["Analysis"], title="A second analysis")  # committed here
+    assert "A second analysis" in reader.get(url).get_data(as_text=True)
+    page_clock[0] += app.config["SHARED_PAGE_SECONDS"]
+    with reader.session_transaction() as session:
+        session["_flashes"] = [("info", "A notice for this reader")]
+    assert "A notice for this reader" in reader.get(url).get_data(as_text=True)
+    assert "A notice for this reader" not in reader.get(url).get_data(as_text=True)
+    assert "A notice for this reader" not in app.test_client().get(url).get_data(as_text=True)
+
+
 # --- readers with a session: the shared body with their own part -------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -52,14 +52,16 @@ bp = Blueprint("publications", __name__)
 
 @bp.get("/")
 def front() -> Response:
-    latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
-    counts = thread.visible_counts(p.id for p in latest)
-    discussed = catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN)
-    return _listing(
-        render_template(
-            "publications/front.html", publications=latest, counts=counts, discussed=discussed
+    def page() -> str:
+        latest = catalog.latest(current_app.config["FRONT_PAGE_PUBLICATIONS"])
+        return render_template(
+            "publications/front.html",
+            publications=latest,
+            counts=thread.visible_counts(p.id for p in latest),
+            discussed=catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN),
         )
-    )
+
+    return _listing(page)
 
 
 MOST_DISCUSSED_SHOWN = 5
@@ -70,29 +72,30 @@ LABELS = {"topics": Topic, "types": PublicationType, "authors": Author}
 def label(kind: str, slug: str) -> Response:
     """A topic's, type's or author's page: the latest of their publications, as USIP's
     topic pages list them (an author's with the bio; a topic's with its most discussed)."""
-    found = catalog.by_label_slug(LABELS[kind], slug)
-    if found is None:
-        moved = catalog.moved_filters(*((slug, None) if kind == "types" else (None, slug)))
-        if kind == "authors" or moved is None:
-            abort(404)
-        return redirect(
-            url_for("publications.label", kind=kind, slug=next(iter(moved.values()))), code=301
+
+    def page() -> str:
+        found = catalog.by_label_slug(LABELS[kind], slug)
+        if found is None:
+            moved = catalog.moved_filters(*((slug, None) if kind == "types" else (None, slug)))
+            if kind == "authors" or moved is None:
+                abort(404)
+            target = url_for("publications.label", kind=kind, slug=next(iter(moved.values())))
+            abort(redirect(target, code=301))
+        filters = catalog.Filters(
+            type=found if kind == "types" else None,
+            topic=found if kind == "topics" else None,
+            author=found if kind == "authors" else None,
         )
-    filters = catalog.Filters(
-        type=found if kind == "types" else None,
-        topic=found if kind == "topics" else None,
-        author=found if kind == "authors" else None,
-    )
-    pages = catalog.index_page(filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"])
-    if pages.page > pages.pages:
-        abort(404)
-    discussed = (
-        catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN, topic=found)
-        if kind == "topics"
-        else []
-    )
-    return _listing(
-        render_template(
+        config = current_app.config
+        pages = catalog.index_page(filters, page_arg(), config["PUBLICATIONS_PER_PAGE"])
+        if pages.page > pages.pages:
+            abort(404)
+        discussed = (
+            catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN, topic=found)
+            if kind == "topics"
+            else []
+        )
+        return render_template(
             "publications/label.html",
             kind=kind,
             label=found,
@@ -100,40 +103,50 @@ def label(kind: str, slug: str) -> Response:
             counts=thread.visible_counts(p.id for p in pages.items),
             discussed=discussed,
         )
-    )
+
+    return _listing(page)
 
 
 @bp.get("/publications/")
 def index() -> Response:
-    type_slug, topic_slug = request.args.get("type"), request.args.get("topic")
-    labels = catalog.all_labels()
-    filters = catalog.resolve_filters(type_slug, topic_slug, labels)
-    if filters is None:
-        moved = catalog.moved_filters(type_slug, topic_slug)
-        if moved is None:
+    def page() -> str:
+        type_slug, topic_slug = request.args.get("type"), request.args.get("topic")
+        labels = catalog.all_labels()
+        filters = catalog.resolve_filters(type_slug, topic_slug, labels)
+        if filters is None:
+            moved = catalog.moved_filters(type_slug, topic_slug)
+            if moved is None:
+                abort(404)
+            kept = {k: v for k, v in request.args.items() if k not in ("type", "topic")}
+            abort(redirect(url_for("publications.index", **kept, **moved), code=301))
+        config = current_app.config
+        pages = catalog.index_page(filters, page_arg(), config["PUBLICATIONS_PER_PAGE"])
+        if pages.page > pages.pages:
             abort(404)
-        kept = {k: v for k, v in request.args.items() if k not in ("type", "topic")}
-        return redirect(url_for("publications.index", **kept, **moved), code=301)
-    pages = catalog.index_page(filters, page_arg(), current_app.config["PUBLICATIONS_PER_PAGE"])
-    if pages.page > pages.pages:
-        abort(404)
-    return _listing(
-        render_template(
+        return render_template(
             "publications/index.html",
             pages=pages,
             filters=filters,
             labels=labels,
             counts=thread.visible_counts(p.id for p in pages.items),
         )
-    )
+
+    return _listing(page)
 
 
-def _listing(html: str) -> Response:
-    """A listing: the same for every first-time reader, so shared like the article."""
-    response = make_response(html)
-    if _is_plain_visit():
+def _listing(page: Callable[[], str]) -> Response:
+    """A listing (``page()`` builds it, or aborts: 404, or a 301 to where it moved): the
+    same for every reader not signed in and without a notice. Shared whole with those
+    without a session; for those with one (everyone who commented), kept in the process
+    as long as the shared page (:func:`pagecache.keep`): their views skip its queries
+    too. Signed-in staff (their navigation) and a notice get it built anew."""
+    if current_user.is_authenticated or session.get("_flashes"):
+        response = make_response(page())
+    else:
+        response = make_response(pagecache.keep(("listing", request.url), page))
         response.add_etag()
-        pagecache.share(response)
+        if _is_plain_visit():
+            pagecache.share(response)
     return response.make_conditional(request)
 
 
