@@ -417,15 +417,17 @@ def rows(label: str, story: Story) -> list[str]:
 
 def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list:  # type: ignore[no-untyped-def]
     """The 200-comment article for a reader whose comment is pending, and for a signed-in
-    moderator, each through Flask, beside the shared page and the ceiling's rate."""
+    moderator, each through Flask, beside the shared page and the ceiling's rate; then
+    the front page for that reader beside its shared copy and the ceiling at its size."""
     url = f"{front}/publications/{ARTICLE}"
+    cookie = pending_reader(front)
     ceil = wrk(f"ceiling: {size} bytes", f"{ceiling}/{size}", duration)
     shared = wrk("article, 200 comments, shared page", url, duration)
     pending = wrk(
         "article, 200 comments, reader with a pending comment",
         url,
         duration,
-        headers={"Cookie": pending_reader(front)},
+        headers={"Cookie": cookie},
     )
     moderator = wrk(
         "article, 200 comments, signed-in moderator",
@@ -435,7 +437,20 @@ def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list
     )
     for r in (ceil, shared, pending, moderator):
         r.size = size
-    return [ceil, shared, pending, moderator]
+    home = len(urllib.request.urlopen(f"{front}/", timeout=30).read())
+    home_rows = [
+        wrk(f"ceiling: {home} bytes", f"{ceiling}/{home}", duration),
+        wrk("front page, shared page", f"{front}/", duration),
+        wrk(
+            "front page, reader with a pending comment",
+            f"{front}/",
+            duration,
+            headers={"Cookie": cookie},
+        ),
+    ]
+    for r in home_rows:
+        r.size = home
+    return [ceil, shared, pending, moderator, *home_rows]
 
 
 __all__ = ["Story", "login", "pending_reader", "reader_rows", "rows", "run"]
