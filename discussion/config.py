@@ -129,7 +129,9 @@ COMMENT_FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
 # process's own page cache) for this many seconds: how long a change made through
 # another process may take to reach readers. The process making it shows it at once.
 SHARED_PAGE_SECONDS = 1
-PAGE_CACHE_ENTRIES = 200  # pages each process keeps for first-time readers
+# Pages each process keeps for first-time readers; as many again of what readers with a
+# session share (an article's body, a listing: web/pagecache.keep).
+PAGE_CACHE_ENTRIES = 200
 # The caching proxy's refresh address (deploy/nginx.conf: "http://127.0.0.1:8081"): after
 # a change to a few publications the app asks it for their articles' first pages again at
 # once (discussion/publications/refresh.py), so an approval shows through it without

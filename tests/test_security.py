@@ -81,6 +81,8 @@ def test_session_cookies_follow_a_rotated_secret_key(seeded: Flask, client: Flas
     """The session's signer is made once, for the keys configured: a reader's cookie
     signed with the old key still holds after a rotation that keeps it as a fallback,
     and no longer once the fallback is gone."""
+    cookies = seeded.session_interface
+    assert cookies.get_signing_serializer(seeded) is cookies.get_signing_serializer(seeded)
     post_comment(client, USIP, body="Signed with the first key.")
     page = f"/publications/{USIP}"
     assert "Signed with the first key." in client.get(page).get_data(as_text=True)

@@ -329,7 +329,7 @@ def test_listings_are_shared_with_first_time_readers_but_not_with_moderators(
     "url", ["/", "/publications/", "/publications/?type=analysis", "/types/analysis"]
 )
 def test_readers_with_a_session_get_listings_kept_as_long_as_the_shared_page(
-    app: Flask, count_queries, page_clock, url: str
+    app: Flask, moderator, count_queries, page_clock, url: str
 ) -> None:
     """A reader who commented has a session, so no shared copy: their listing is kept in
     the process as long as the shared page, without its queries, and is the shared page;
@@ -337,12 +337,19 @@ def test_readers_with_a_session_get_listings_kept_as_long_as_the_shared_page(
     first = make_publication(types=["Analysis"], title="The first analysis")
     reader = app.test_client()
     assert _post(reader, f"/publications/{first.slug}", "Mine").status_code == 303
+    reader.get(f"/publications/{first.slug}")  # the notice, where the 303 leads
     shared = app.test_client().get(url).get_data(as_text=True)
-    reader.get(url)
     count_queries.count = 0
     again = reader.get(url)
-    assert count_queries.count == 0
+    tracked = reader.get(url + ("&" if "?" in url else "?") + "utm_source=mail")
+    assert count_queries.count == 0  # kept by what the page shows, not its full address
     assert again.get_data(as_text=True) == shared and again.cache_control.private
+    assert tracked.get_data(as_text=True) == shared
+    assert reader.get(url, headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
+
+    login(staff := app.test_client(), "mod")  # staff get their menu, never the kept copy
+    assert "Sign out" in staff.get(url).get_data(as_text=True)
+    assert "Sign out" not in reader.get(url).get_data(as_text=True)
 
     make_publication(types=["Analysis"], title="A second analysis")  # committed here
     assert "A second analysis" in reader.get(url).get_data(as_text=True)

@@ -61,7 +61,7 @@ def front() -> Response:
             discussed=catalog.most_discussed(clock.now(), MOST_DISCUSSED_SHOWN),
         )
 
-    return _listing(page)
+    return _listing(("front",), page)
 
 
 MOST_DISCUSSED_SHOWN = 5
@@ -104,7 +104,7 @@ def label(kind: str, slug: str) -> Response:
             discussed=discussed,
         )
 
-    return _listing(page)
+    return _listing(("label", kind, slug, page_arg()), page)
 
 
 @bp.get("/publications/")
@@ -131,22 +131,23 @@ def index() -> Response:
             counts=thread.visible_counts(p.id for p in pages.items),
         )
 
-    return _listing(page)
+    args = request.args
+    return _listing(("index", args.get("type"), args.get("topic"), page_arg()), page)
 
 
-def _listing(page: Callable[[], str]) -> Response:
+def _listing(key: tuple[Any, ...], page: Callable[[], str]) -> Response:
     """A listing (``page()`` builds it, or aborts: 404, or a 301 to where it moved): the
-    same for every reader not signed in and without a notice. Shared whole with those
-    without a session; for those with one (everyone who commented), kept in the process
-    as long as the shared page (:func:`pagecache.keep`): their views skip its queries
-    too. Signed-in staff (their navigation) and a notice get it built anew."""
+    same for every reader not signed in and without a notice, so kept in the process as
+    long as the shared copy (:func:`pagecache.keep`) under ``key``, what the page depends
+    on: readers with a session (everyone who commented) skip its queries too. Shared
+    whole with those without one. Signed-in staff (their navigation) and a notice get it
+    built anew."""
     if current_user.is_authenticated or session.get("_flashes"):
-        response = make_response(page())
-    else:
-        response = make_response(pagecache.keep(("listing", request.url), page))
-        response.add_etag()
-        if _is_plain_visit():
-            pagecache.share(response)
+        return make_response(page()).make_conditional(request)
+    response = make_response(pagecache.keep(("listing", *key), page))
+    response.add_etag()
+    if _is_plain_visit():
+        pagecache.share(response)
     return response.make_conditional(request)
 
 

@@ -4,10 +4,11 @@ A caching proxy in front of the site does the same (``deploy/nginx.conf``): it k
 response the app marked ``Cache-Control: public, s-maxage=N`` for N seconds and serves
 it to requests that carry neither the session nor the remember-me cookie. Doing it in
 the process as well means most reads of a busy article never reach Flask, with or
-without a proxy. Only views that opt in are kept (today: the anonymous article page);
-everything else, and every request with the visitor's cookies, passes straight through.
-Pages that cannot be shared whole (a reader with a session) keep here, as long as a
-shared page, what all their readers share (:func:`keep`).
+without a proxy. Only views that opt in are kept (the article page and the listings
+first-time readers get); everything else, and every request with the visitor's cookies,
+passes straight through. Pages that cannot be shared whole (a reader with a session)
+keep here, as long as a shared page, what all their readers share (:func:`keep`: an
+article's body, a listing).
 
 A change committed in this process empties its cache at once (:func:`changed`, called
 by :func:`discussion.publications.catalog.touch` and when rules change); other
