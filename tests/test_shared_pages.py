@@ -433,6 +433,49 @@ def test_a_readers_published_comment_keeps_their_edit_link_on_a_kept_page(
     assert f'comments/{comment.id}/recommend"' in stranger
 
 
+def test_a_readers_published_comments_are_filled_into_the_kept_page_as_built_whole(
+    app: Flask, client: FlaskClient, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader whose comments are in the list (no Recommend button on theirs, their edit
+    links) gets the kept page with only their threads rendered for them: the same bytes
+    as the page built whole, with the threads between left as kept."""
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    first = make_comment(publication, body="First thread", name="Ann")
+    make_comment(publication, body="A thread between", name="Bo", minutes=1)
+    make_comment(publication, body="A reply between", name="Cy", parent=first, minutes=2)
+    assert _post(client, url, "Mine, top level").status_code == 303
+    token = _form_token(client.get(url).get_data(as_text=True))
+    client.post(
+        f"{url}/comments",
+        data={**TYPED, "body": "Mine, a reply", "parent_id": str(first.id), "csrf_token": token},
+    )
+    for comment in _stored():
+        if comment.body_text.startswith("Mine"):
+            comment.state, comment.created_at = CommentState.APPROVED, clock[0]
+    catalog.touch([publication.id])
+    db.session.commit()
+    _post(client, url, "Mine, still waiting")
+    client.get(url)  # the notice
+    stranger = app.test_client().get(url).get_data(as_text=True)  # the body, kept
+    rendered: list[str] = []
+
+    def record(_sender: Flask, template: Any, **_: Any) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        filled_in = client.get(url).get_data(as_text=True)
+    assert rendered.count("publications/_thread.html") == 2  # their two threads only
+    assert "publications/article.html" not in rendered
+    monkeypatch.setattr(views, "_own_threads", lambda *_: None)
+    assert filled_in == client.get(url).get_data(as_text=True)  # built whole
+    for body in ("Mine, top level", "Mine, a reply", "A reply between", "A thread between"):
+        assert body in filled_in and body in stranger
+    assert filled_in.count("Edit or delete") == 3 and "Edit or delete" not in stranger
+    assert filled_in.count('class="comment__recommend"') == 3  # Ann's, Bo's, Cy's: not theirs
+    assert stranger.count('class="comment__recommend"') == 5
+
+
 def test_a_pending_comment_replaces_the_no_comments_line_on_a_kept_page(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -160,6 +160,24 @@ def page(
     return Thread(_nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id))
 
 
+def one(publication_id: int, root_id: int, *, max_depth: int) -> Node | None:
+    """One top-level comment's thread, nested as :func:`page` nests it; None when that
+    comment is not on the thread's pages (any more)."""
+    root = db.session.scalar(
+        select(Comment).where(
+            Comment.id == root_id, Comment.publication_id == publication_id, _shown_root()
+        )
+    )
+    if root is None:
+        return None
+    replies = db.session.scalars(
+        select(Comment)
+        .where(Comment.publication_id == publication_id, Comment.root_id == root_id, _shown())
+        .order_by(Comment.created_at, Comment.id)
+    )
+    return _nest([root], list(replies), max_depth)[0]
+
+
 def picks(publication: Publication, limit: int = PICKS_SHOWN) -> list[Comment]:
     """The editors' picks of a publication, the latest picked first."""
     return list(

@@ -214,13 +214,18 @@ def _is_plain_visit() -> bool:
 class _Body(NamedTuple):
     """The article page as every reader without a notice or comment of their own gets it,
     cut where the reader's part goes (:data:`_READER`), with the ids of the comments it
-    shows: a reader none of whose comments is among them can be served it. Kept encoded:
-    each view then encodes only the reader's part."""
+    shows and where each thread of its list lies in ``after``: a reader whose comments
+    are among them gets those threads rendered for them in their place
+    (:func:`_own_threads`). Kept encoded: each view then encodes only its own parts."""
 
     before: bytes
     after: bytes
     comment_ids: frozenset[int]
     says_empty: bool  # "No comments yet", which a reader with a pending comment is not told
+    comments_open: bool
+    roots: tuple[int, ...]  # the list's top-level comments, in order
+    spans: tuple[tuple[int, int], ...]  # where each one's thread lies in ``after``
+    thread_of: dict[int, int]  # each comment of the list: the index of its thread
 
 
 class _Article(NamedTuple):
@@ -233,6 +238,7 @@ class _Article(NamedTuple):
 # Where the reader's part goes: random, and no text on a page holds NUL. On the page
 # kept for staff, also where each one's navigation, form token and name go.
 _READER = f"\x00{secrets.token_hex(8)}\x00"
+_THREAD = f"\x00{secrets.token_hex(8)}\x00"  # before each thread of the list, and after it
 _STAFF_NAV = f"\x00{secrets.token_hex(8)}\x00"
 _STAFF_TOKEN = f"\x00{secrets.token_hex(8)}\x00"
 _STAFF_NAME = f"\x00{secrets.token_hex(8)}\x00"
@@ -258,12 +264,13 @@ def _staff() -> _Staff | None:
 def _body_key(state: catalog.PageState) -> str:
     """The cache key of the shared body: the publication's version, the thread's page,
     order and tab, whether comments are open, the hour's form token, the live mark (a
-    prefix of its own: a shared cache may still hold whole pages under "article/", and
-    bodies as text under "article-body/")."""
+    prefix of its own: a shared cache may still hold whole pages under "article/", bodies
+    as text under "article-body/" and without their threads' places under
+    "article-bytes/")."""
     page = page_arg()
     open_now = posting.is_open(state, settings.rule_settings(), utcnow().date())
     return (
-        f"article-bytes/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
+        f"article-threads/{state.id}/{state.cache_version}/{page}/{sort_arg()}/{_picks_tab()}/"
         f"{int(open_now)}/{formtoken.window()}/{catalog.live_mark()}"
     )
 
@@ -281,18 +288,30 @@ def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _B
     if staff is not None:  # staff comment as themselves
         form.name.data = _STAFF_NAME
     context = _article_context(publication, form, _NOBODY)
-    context.update(reader_part=Markup(_READER), own_pending=[])
+    context.update(reader_part=Markup(_READER), own_pending=[], thread_mark=Markup(_THREAD))
     if staff is not None:
         context.update(
             current_user=staff, staff_nav=Markup(_STAFF_NAV), csrf_token=lambda: _STAFF_TOKEN
         )
     before, _, after = render_template("publications/article.html", **context).partition(_READER)
-    shown = [c.id for c in context["picks"] or ()] + list(_ids(context["thread"].nodes))
+    nodes = context["thread"].nodes
+    # [what precedes the list, each thread, what follows] when the list was rendered
+    pieces = [piece.encode() for piece in after.split(_THREAD)]
+    spans, offset = [], len(pieces[0])
+    for piece in pieces[1:-1]:
+        spans.append((offset, offset + len(piece)))
+        offset += len(piece)
+    listed = nodes if spans else []
+    shown = [c.id for c in context["picks"] or ()] + list(_ids(nodes))
     body = _Body(
         before.encode(),
-        after.encode(),
+        b"".join(pieces),
         frozenset(shown),
-        not context["thread"].nodes and context["picks"] is None,
+        not nodes and context["picks"] is None,
+        context["comments_open"],
+        tuple(node.comment.id for node in listed),
+        tuple(spans),
+        {i: index for index, node in enumerate(listed) for i in _ids([node])},
     )
     cache.set(key, tuple(body))
     return body
@@ -343,22 +362,72 @@ def _kept_place(slug: str) -> _Place | None:
 
 def _reader_article(place: _Place, slug: str) -> bytes | None:
     """The page of a reader with a notice or comments of their own, or signed in: the
-    shared body (staff's, for staff) with their part filled in; None when it shows one of
-    their comments (whose buttons are theirs) or says there are none while one of theirs
-    awaits: then it is built whole. Once one of theirs here was decided, the body is at
-    least as fresh as that."""
+    shared body (staff's, for staff) with their part filled in, and the threads in it
+    that hold their comments (whose buttons are theirs) rendered for them; None when it
+    shows one of a member of staff's, or one of theirs outside the list (an editors'
+    pick), or says there are none while one of theirs awaits: then it is built whole.
+    Once one of theirs here was decided, the body is at least as fresh as that."""
     own_ids = own_comment_ids()
     own = _own(place.state.id, own_ids)
     if own.settled:
         place = _place(slug) or place
     key, state, staff = place.key, place.state, _staff()
     body = pagecache.keep(("article-body", key, staff), lambda: _body(state, key, staff))
-    if body.comment_ids.intersection(own_ids):
-        return None
     if own.pending and body.says_empty:
         return None
-    page = body.before + _reader_part(_Article(state.id, slug), own).encode() + body.after
+    publication = _Article(state.id, slug)
+    after = body.after
+    shown = body.comment_ids.intersection(own_ids)
+    if shown:
+        after = _own_threads(body, shown, publication, own) if staff is None else None
+        if after is None:
+            return None
+    page = body.before + _reader_part(publication, own).encode() + after
     return page if staff is None else _staff_filled_in(page)
+
+
+class _PageNumber(NamedTuple):
+    page: int  # (as Flask-SQLAlchemy's pagination names it)
+
+
+class _ThreadPage(NamedTuple):
+    """What one thread needs of the page around it (as the template names it): the
+    page and order its forms come back to."""
+
+    pages: _PageNumber
+    sort: str
+
+
+def _own_threads(
+    body: _Body, own_shown: frozenset[int], publication: _Article, own: _Own
+) -> bytes | None:
+    """The body's ``after`` with the threads holding the reader's own comments rendered
+    for them (no Recommend button on theirs, their edit links), read afresh; None when
+    one of them is not in the list (an editors' pick) or its thread left the page."""
+    indices = {body.thread_of.get(i) for i in own_shown}
+    if None in indices:
+        return None
+    pieces, last = [], 0
+    for index in sorted(i for i in indices if i is not None):
+        node = thread.one(
+            publication.id, body.roots[index], max_depth=current_app.config["COMMENT_MAX_DEPTH"]
+        )
+        if node is None:
+            return None
+        start, end = body.spans[index]
+        html = render_template(
+            "publications/_thread.html",
+            node=node,
+            publication=publication,
+            comments_open=body.comments_open,
+            thread=_ThreadPage(_PageNumber(page_arg()), sort_arg()),
+            editable=own.editable,
+            own_ids=set(own.ids),
+        )
+        pieces += [body.after[last:start], html.encode()]
+        last = end
+    pieces.append(body.after[last:])
+    return b"".join(pieces)
 
 
 def _staff_filled_in(page: bytes) -> bytes:
@@ -537,6 +606,7 @@ def _article_context(
         "related": related.entries(publication),
         "preview_banner": preview_banner,
         "metadata": metadata.article(publication, comments),
+        "thread_mark": "",  # (_body marks where each thread lies)
     }
 
 
