@@ -141,6 +141,30 @@ def pending_reader(front: str, slug: str = ARTICLE) -> str:
     return _cookie(headers) or cookie
 
 
+def approved_reader(front: str, slug: str = ARTICLE) -> str:
+    """The session cookie of a reader whose comment a moderator has approved since: on
+    the article's first page newest first, theirs (an edit link, no Recommend button)."""
+    cookie = pending_reader(front, slug)
+    _, _, page, _ = _request(front, "GET", f"/publications/{slug}", None, {"Cookie": cookie})
+    comment_id = re.search(r'comment--pending[^"]*" id="comment-(\d+)"', page.decode()).group(1)
+    moderator = login(front)
+    _, _, queue, _ = _request(front, "GET", "/moderation/", headers={"Cookie": moderator})
+    status, _, _, _ = _request(
+        front,
+        "POST",
+        f"/moderation/comments/{comment_id}/approve",
+        urlencode({"csrf_token": token_of(queue.decode()), "seen": "pending"}),
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            "Cookie": moderator,
+        },
+    )
+    assert status == 200, status
+    time.sleep(1.1)  # every process's copy of the page has expired
+    return cookie
+
+
 def _poster(
     front: str, slug: str, token: str, tag: str, until: float, interval: float, out: Posting
 ) -> None:
@@ -416,8 +440,9 @@ def rows(label: str, story: Story) -> list[str]:
 
 
 def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list:  # type: ignore[no-untyped-def]
-    """The 200-comment article for a reader whose comment is pending, and for a signed-in
-    moderator, each through Flask, beside the shared page and the ceiling's rate; then
+    """The 200-comment article for a reader whose comment is pending, for a signed-in
+    moderator and for a reader whose comment was approved (newest first, where theirs
+    is), each through Flask, beside the shared page and the ceiling's rate; then
     the front page for that reader beside its shared copy and the ceiling at its size."""
     url = f"{front}/publications/{ARTICLE}"
     cookie = pending_reader(front)
@@ -435,7 +460,13 @@ def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list
         duration,
         headers={"Cookie": login(front)},
     )
-    for r in (ceil, shared, pending, moderator):
+    approved = wrk(
+        "article, 200 comments, newest first, reader whose comment was approved",
+        f"{url}?sort=newest",
+        duration,
+        headers={"Cookie": approved_reader(front)},
+    )
+    for r in (ceil, shared, pending, moderator, approved):
         r.size = size
     home = len(urllib.request.urlopen(f"{front}/", timeout=30).read())
     home_rows = [
@@ -450,7 +481,7 @@ def reader_rows(front: str, ceiling: str, size: int, duration: int, wrk) -> list
     ]
     for r in home_rows:
         r.size = home
-    return [ceil, shared, pending, moderator, *home_rows]
+    return [ceil, shared, pending, moderator, approved, *home_rows]
 
 
-__all__ = ["Story", "login", "pending_reader", "reader_rows", "rows", "run"]
+__all__ = ["Story", "approved_reader", "login", "pending_reader", "reader_rows", "rows", "run"]
