@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import html
 import http.server
+import json
 import queue
 import re
+import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -433,29 +438,31 @@ def test_a_readers_published_comment_keeps_their_edit_link_on_a_kept_page(
     assert f'comments/{comment.id}/recommend"' in stranger
 
 
+@pytest.mark.parametrize("order", ["", "?sort=newest"])
 def test_a_readers_published_comments_are_filled_into_the_kept_page_as_built_whole(
-    app: Flask, client: FlaskClient, clock, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, clock, monkeypatch: pytest.MonkeyPatch, order: str
 ) -> None:
     """A reader whose comments are in the list (no Recommend button on theirs, their edit
     links) gets the kept page with only their threads rendered for them: the same bytes
     as the page built whole, with the threads between left as kept."""
     publication = make_publication()
-    url = f"/publications/{publication.slug}"
+    page_url = f"/publications/{publication.slug}"
     first = make_comment(publication, body="First thread", name="Ann")
     make_comment(publication, body="A thread between", name="Bo", minutes=1)
     make_comment(publication, body="A reply between", name="Cy", parent=first, minutes=2)
-    assert _post(client, url, "Mine, top level").status_code == 303
-    token = _form_token(client.get(url).get_data(as_text=True))
+    assert _post(client, page_url, "Mine, top level").status_code == 303
+    token = _form_token(client.get(page_url).get_data(as_text=True))
     client.post(
-        f"{url}/comments",
+        f"{page_url}/comments",
         data={**TYPED, "body": "Mine, a reply", "parent_id": str(first.id), "csrf_token": token},
     )
+    url = page_url + order
     for comment in _stored():
         if comment.body_text.startswith("Mine"):
             comment.state, comment.created_at = CommentState.APPROVED, clock[0]
     catalog.touch([publication.id])
     db.session.commit()
-    _post(client, url, "Mine, still waiting")
+    _post(client, page_url, "Mine, still waiting")
     client.get(url)  # the notice
     stranger = app.test_client().get(url).get_data(as_text=True)  # the body, kept
     rendered: list[str] = []
@@ -468,6 +475,9 @@ def test_a_readers_published_comments_are_filled_into_the_kept_page_as_built_who
     assert rendered.count("publications/_thread.html") == 2  # their two threads only
     assert "publications/article.html" not in rendered
     monkeypatch.setattr(views, "_own_threads", lambda *_: None)
+    kept = app.extensions["comment_fragments"]
+    kept.entries.clear()  # each thread rendered anew, not the ones filled in above
+    kept.size = 0
     assert filled_in == client.get(url).get_data(as_text=True)  # built whole
     for body in ("Mine, top level", "Mine, a reply", "A reply between", "A thread between"):
         assert body in filled_in and body in stranger
@@ -504,6 +514,66 @@ def test_a_moderator_on_a_kept_page_gets_their_menu_and_buttons(
         303,
     )
     assert "Sign out" not in client.get(url).get_data(as_text=True)
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+_ANOTHER_PROCESS = """
+import json, sys
+from discussion import create_app
+from tests.helpers import login
+app = create_app(json.loads(sys.argv[1]))
+with app.app_context():
+    client = app.test_client()
+    login(client, "mod")
+    assert "Sign out (mod)" in client.get(sys.argv[2]).get_data(as_text=True)
+"""
+
+
+@pytest.mark.skipif(
+    not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (.ci/run starts it)"
+)
+def test_staff_get_their_page_from_a_body_another_process_kept_in_redis(
+    app: Flask, client: FlaskClient, moderator
+) -> None:
+    """With the cache in Redis, the body kept for staff is built by whichever process
+    first needs it: the marks where each one's details go are the same in every process."""
+    publication = make_publication()
+    make_comment(publication, body="Worth picking")
+    url = f"/publications/{publication.slug}"
+    shared = {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": "redis://127.0.0.1:6379/3",
+        "CACHE_KEY_PREFIX": f"staff-marks-{secrets.token_hex(4)}/",
+    }
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "RATELIMIT_ENABLED": False,
+        **shared,
+    }
+    root = Path(__file__).resolve().parents[1]
+    db.session.close()  # (on SQLite, this process's transaction holds the write lock)
+    subprocess.run(
+        [sys.executable, "-c", _ANOTHER_PROCESS, json.dumps(config), url],
+        cwd=root,
+        check=True,
+        timeout=120,
+    )
+    here = create_app(config)  # this process, the same cache: the body is found there
+    with here.app_context():
+        staff = here.test_client()
+        login(staff, "mod")
+        page = staff.get(url).get_data(as_text=True)
+        db.engine.dispose()
+    assert "Sign out (mod)" in page and "Feature as a pick" in page and "\x00" not in page
 
 
 def test_a_pending_reply_names_the_comment_it_answers(app: Flask, client: FlaskClient) -> None:

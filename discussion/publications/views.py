@@ -235,13 +235,27 @@ class _Article(NamedTuple):
     slug: str
 
 
-# Where the reader's part goes: random, and no text on a page holds NUL. On the page
-# kept for staff, also where each one's navigation, form token and name go.
+# Where the reader's part goes: random, and no text on a page holds NUL (the body is cut
+# there before it is kept).
 _READER = f"\x00{secrets.token_hex(8)}\x00"
 _THREAD = f"\x00{secrets.token_hex(8)}\x00"  # before each thread of the list, and after it
-_STAFF_NAV = f"\x00{secrets.token_hex(8)}\x00"
-_STAFF_TOKEN = f"\x00{secrets.token_hex(8)}\x00"
-_STAFF_NAME = f"\x00{secrets.token_hex(8)}\x00"
+
+
+class _StaffMarks(NamedTuple):
+    """Where the body kept for staff takes each one's navigation, form token and name.
+    The body is kept with them, in a cache other processes may share (Redis): so they
+    are the same in every process of the site, derived from its secret key."""
+
+    nav: str
+    token: str
+    name: str
+
+
+def _staff_marks() -> _StaffMarks:
+    digest = hashlib.blake2b(
+        repr(current_app.secret_key).encode(), digest_size=24, person=b"staff-marks"
+    ).hexdigest()
+    return _StaffMarks(*(f"\x00{digest[i : i + 16]}\x00" for i in range(0, 48, 16)))
 
 
 class _Staff(NamedTuple):
@@ -285,13 +299,14 @@ def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _B
         return _Body(*found)
     publication = db.get_or_404(Publication, state.id)
     form = CommentForm(publication_id=publication.id)
+    marks = _staff_marks()
     if staff is not None:  # staff comment as themselves
-        form.name.data = _STAFF_NAME
+        form.name.data = marks.name
     context = _article_context(publication, form, _NOBODY)
     context.update(reader_part=Markup(_READER), own_pending=[], thread_mark=Markup(_THREAD))
     if staff is not None:
         context.update(
-            current_user=staff, staff_nav=Markup(_STAFF_NAV), csrf_token=lambda: _STAFF_TOKEN
+            current_user=staff, staff_nav=Markup(marks.nav), csrf_token=lambda: marks.token
         )
     before, _, after = render_template("publications/article.html", **context).partition(_READER)
     nodes = context["thread"].nodes
@@ -301,6 +316,8 @@ def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _B
     for piece in pieces[1:-1]:
         spans.append((offset, offset + len(piece)))
         offset += len(piece)
+    if len(spans) != len(nodes):  # no list (the picks tab): no thread is filled in
+        spans = []
     listed = nodes if spans else []
     shown = [c.id for c in context["picks"] or ()] + list(_ids(nodes))
     body = _Body(
@@ -403,7 +420,8 @@ def _own_threads(
 ) -> bytes | None:
     """The body's ``after`` with the threads holding the reader's own comments rendered
     for them (no Recommend button on theirs, their edit links), read afresh; None when
-    one of them is not in the list (an editors' pick) or its thread left the page."""
+    one of them is not in the list (an editors' pick) or its top-level comment is no
+    longer shown."""
     indices = {body.thread_of.get(i) for i in own_shown}
     if None in indices:
         return None
@@ -434,10 +452,11 @@ def _staff_filled_in(page: bytes) -> bytes:
     """The page kept for staff with the signed-in reader's navigation, form token (bound
     to their session) and name filled in where it marks them."""
     nav = render_template("_staff_nav.html")  # first: it makes the session's token
+    marks = _staff_marks()
     return (
-        page.replace(_STAFF_NAV.encode(), nav.encode())
-        .replace(_STAFF_TOKEN.encode(), generate_csrf().encode())
-        .replace(_STAFF_NAME.encode(), escape(current_user.username).encode())
+        page.replace(marks.nav.encode(), nav.encode())
+        .replace(marks.token.encode(), generate_csrf().encode())
+        .replace(marks.name.encode(), escape(current_user.username).encode())
     )
 
 
