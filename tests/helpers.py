@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from discussion.accounts import staff
@@ -108,3 +110,16 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
 def queue_token(client: FlaskClient) -> str:
     """A CSRF token from the moderation queue."""
     return csrf_token(client, "/moderation/")
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+needs_redis = pytest.mark.skipif(
+    not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (.ci/run starts it)"
+)

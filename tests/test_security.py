@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.helpers import (
     login,
     make_comment,
     make_publication,
+    needs_redis,
     post_comment,
     site_admin,
 )
@@ -184,17 +184,7 @@ def test_a_rate_limited_reader_keeps_their_text(seeded: Flask, client: FlaskClie
     assert db.session.scalar(db.select(db.func.count()).select_from(Comment)) == 2
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (.ci/run starts it)"
-)
+@needs_redis
 def test_redis_storage_shares_one_limit_between_processes(database_url: str, app: Flask) -> None:
     import redis
 

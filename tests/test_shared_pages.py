@@ -28,7 +28,14 @@ from discussion.extensions import db
 from discussion.models import Comment, CommentState, PublicationState
 from discussion.publications import catalog, refresh, views
 from discussion.web import formtoken, pagecache
-from tests.helpers import csrf_token, login, make_comment, make_publication, queue_token
+from tests.helpers import (
+    csrf_token,
+    login,
+    make_comment,
+    make_publication,
+    needs_redis,
+    queue_token,
+)
 
 TYPED = {"name": "Zoë", "email": "", "body": "Line one\n\u0644\u0627 **two** 👍", "website": ""}
 
@@ -516,14 +523,6 @@ def test_a_moderator_on_a_kept_page_gets_their_menu_and_buttons(
     assert "Sign out" not in client.get(url).get_data(as_text=True)
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 _ANOTHER_PROCESS = """
 import json, sys
 from discussion import create_app
@@ -536,9 +535,7 @@ with app.app_context():
 """
 
 
-@pytest.mark.skipif(
-    not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (.ci/run starts it)"
-)
+@needs_redis
 def test_staff_get_their_page_from_a_body_another_process_kept_in_redis(
     app: Flask, client: FlaskClient, moderator
 ) -> None:
@@ -568,10 +565,10 @@ def test_staff_get_their_page_from_a_body_another_process_kept_in_redis(
         timeout=120,
     )
     here = create_app(config)  # this process, the same cache: the body is found there
+    staff = here.test_client()
+    login(staff, "mod")
+    page = staff.get(url).get_data(as_text=True)
     with here.app_context():
-        staff = here.test_client()
-        login(staff, "mod")
-        page = staff.get(url).get_data(as_text=True)
         db.engine.dispose()
     assert "Sign out (mod)" in page and "Feature as a pick" in page and "\x00" not in page
 

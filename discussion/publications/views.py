@@ -380,10 +380,11 @@ def _kept_place(slug: str) -> _Place | None:
 def _reader_article(place: _Place, slug: str) -> bytes | None:
     """The page of a reader with a notice or comments of their own, or signed in: the
     shared body (staff's, for staff) with their part filled in, and the threads in it
-    that hold their comments (whose buttons are theirs) rendered for them; None when it
-    shows one of a member of staff's, or one of theirs outside the list (an editors'
-    pick), or says there are none while one of theirs awaits: then it is built whole.
-    Once one of theirs here was decided, the body is at least as fresh as that."""
+    that hold their comments (whose buttons are theirs) rendered for them. None, and the
+    page is built whole, when it shows a comment of a signed-in reader's own or one of
+    theirs outside the list (an editors' pick), or says there are none while one of
+    theirs awaits. Once one of theirs here was decided, the body is at least as fresh as
+    that."""
     own_ids = own_comment_ids()
     own = _own(place.state.id, own_ids)
     if own.settled:
