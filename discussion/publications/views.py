@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
@@ -104,7 +105,7 @@ def label(kind: str, slug: str) -> Response:
             discussed=discussed,
         )
 
-    return _listing(("label", kind, slug, page_arg()), page)
+    return _listing(("label", kind, slug, request.args.get("page")), page)
 
 
 @bp.get("/publications/")
@@ -132,14 +133,15 @@ def index() -> Response:
         )
 
     args = request.args
-    return _listing(("index", args.get("type"), args.get("topic"), page_arg()), page)
+    return _listing(("index", args.get("type"), args.get("topic"), args.get("page")), page)
 
 
 def _listing(key: tuple[Any, ...], page: Callable[[], str]) -> Response:
     """A listing (``page()`` builds it, or aborts: 404, or a 301 to where it moved): the
     same for every reader not signed in and without a notice, so kept in the process as
-    long as the shared copy (:func:`pagecache.keep`) under ``key``, what the page depends
-    on: readers with a session (everyone who commented) skip its queries too. Shared
+    long as the shared copy (:func:`pagecache.keep`) under ``key``, the arguments the page
+    reads (as given: ``page()`` checks them, and what aborts is never kept): readers
+    with a session (everyone who commented) skip its queries too. Shared
     whole with those without one. Signed-in staff (their navigation) and a notice get it
     built anew."""
     if current_user.is_authenticated or session.get("_flashes"):
@@ -252,9 +254,12 @@ class _StaffMarks(NamedTuple):
 
 
 def _staff_marks() -> _StaffMarks:
-    digest = hashlib.blake2b(
-        repr(current_app.secret_key).encode(), digest_size=24, person=b"staff-marks"
-    ).hexdigest()
+    return _staff_marks_for(repr(current_app.secret_key))
+
+
+@functools.lru_cache(maxsize=4)
+def _staff_marks_for(secret: str) -> _StaffMarks:
+    digest = hashlib.blake2b(secret.encode(), digest_size=24, person=b"staff-marks").hexdigest()
     return _StaffMarks(*(f"\x00{digest[i : i + 16]}\x00" for i in range(0, 48, 16)))
 
 
@@ -299,12 +304,12 @@ def _body(state: catalog.PageState, key: str, staff: _Staff | None = None) -> _B
         return _Body(*found)
     publication = db.get_or_404(Publication, state.id)
     form = CommentForm(publication_id=publication.id)
-    marks = _staff_marks()
-    if staff is not None:  # staff comment as themselves
+    marks = _staff_marks() if staff is not None else None
+    if marks is not None:  # staff comment as themselves
         form.name.data = marks.name
     context = _article_context(publication, form, _NOBODY)
     context.update(reader_part=Markup(_READER), own_pending=[], thread_mark=Markup(_THREAD))
-    if staff is not None:
+    if marks is not None:
         context.update(
             current_user=staff, staff_nav=Markup(marks.nav), csrf_token=lambda: marks.token
         )
@@ -423,14 +428,17 @@ def _own_threads(
     for them (no Recommend button on theirs, their edit links), read afresh; None when
     one of them is not in the list (an editors' pick) or its top-level comment is no
     longer shown."""
-    indices = {body.thread_of.get(i) for i in own_shown}
-    if None in indices:
-        return None
+    indices: set[int] = set()
+    for comment_id in own_shown:
+        index = body.thread_of.get(comment_id)
+        if index is None:
+            return None
+        indices.add(index)
+    around = _ThreadPage(_PageNumber(page_arg()), sort_arg())
+    max_depth = current_app.config["COMMENT_MAX_DEPTH"]
     pieces, last = [], 0
-    for index in sorted(i for i in indices if i is not None):
-        node = thread.one(
-            publication.id, body.roots[index], max_depth=current_app.config["COMMENT_MAX_DEPTH"]
-        )
+    for index in sorted(indices):
+        node = thread.one(publication.id, body.roots[index], max_depth=max_depth)
         if node is None:
             return None
         start, end = body.spans[index]
@@ -439,7 +447,7 @@ def _own_threads(
             node=node,
             publication=publication,
             comments_open=body.comments_open,
-            thread=_ThreadPage(_PageNumber(page_arg()), sort_arg()),
+            thread=around,
             editable=own.editable,
             own_ids=set(own.ids),
         )
