@@ -160,22 +160,32 @@ def page(
     return Thread(_nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id))
 
 
+# One top-level comment's thread (:func:`one`), built once with the ids bound: building
+# them cost more than running them (0.35 ms of a reader's 1.4 ms view, SQLite).
+_ONE_ROOT = select(Comment).where(
+    Comment.id == bindparam("root_id"),
+    Comment.publication_id == bindparam("publication_id"),
+    _shown_root(),
+)
+_ONE_REPLIES = (
+    select(Comment)
+    .where(
+        Comment.publication_id == bindparam("publication_id"),
+        Comment.root_id == bindparam("root_id"),
+        _shown(),
+    )
+    .order_by(Comment.created_at, Comment.id)
+)
+
+
 def one(publication_id: int, root_id: int, *, max_depth: int) -> Node | None:
     """One top-level comment's thread, nested as :func:`page` nests it; None when that
     comment is not on the thread's pages (any more)."""
-    root = db.session.scalar(
-        select(Comment).where(
-            Comment.id == root_id, Comment.publication_id == publication_id, _shown_root()
-        )
-    )
+    ids = {"publication_id": publication_id, "root_id": root_id}
+    root = db.session.scalar(_ONE_ROOT, ids)
     if root is None:
         return None
-    replies = db.session.scalars(
-        select(Comment)
-        .where(Comment.publication_id == publication_id, Comment.root_id == root_id, _shown())
-        .order_by(Comment.created_at, Comment.id)
-    )
-    return _nest([root], list(replies), max_depth)[0]
+    return _nest([root], list(db.session.scalars(_ONE_REPLIES, ids)), max_depth)[0]
 
 
 def picks(publication: Publication, limit: int = PICKS_SHOWN) -> list[Comment]:
