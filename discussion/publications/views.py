@@ -552,10 +552,9 @@ def _reader_part(publication: Publication | _Article, own: _Own) -> str:
             "reader",
             publication.id,
             publication.slug,
-            own.pending,
-            [(c.id, own.editable.get(c.id)) for c in own.pending],
+            [(*c, own.editable.get(c.id)) for c in own.pending],
             # where the status links point (SITE_URL, else this request's address)
-            current_app.config.get("SITE_URL") or request.url_root,
+            current_app.config.get("SITE_URL") or (request.scheme, request.host),
             request.script_root,
         ),
         render,
