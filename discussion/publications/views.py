@@ -534,7 +534,8 @@ def _own(publication_id: int, own_ids: list[int]) -> _Own:
 
 def _reader_part(publication: Publication | _Article, own: _Own) -> str:
     """The reader's notice and their comments awaiting moderation; without a notice, as
-    rendered before for the same comments (:func:`fragments.kept`)."""
+    rendered before for the same comments (:func:`fragments.kept`); nothing without
+    either (most views: nothing to render)."""
 
     def render() -> str:
         return render_template(
@@ -545,8 +546,11 @@ def _reader_part(publication: Publication | _Article, own: _Own) -> str:
             own_ids=set(own.ids),
         )
 
-    if not own.pending or get_flashed_messages() or current_user.is_authenticated:
-        return render()  # (the notice is read once a request: the template gets it too)
+    notice = get_flashed_messages()  # (read once a request: the template gets it too)
+    if not own.pending:
+        return render() if notice else ""
+    if notice or current_user.is_authenticated:
+        return render()
     return fragments.kept(
         (
             "reader",
