@@ -109,6 +109,8 @@ def test_the_thread_is_nested_and_shows_only_approved_comments(app: Flask, clien
     ]
     assert item["replies"][0]["replies"] == []
     problem(client.get(f"/api/v1/publications/{p.slug}/comments?page=2"), 404, "not-found")
+    last = f"/api/v1/publications/{p.slug}/comments?page=1000000000"  # the largest page asked
+    problem(client.get(last), 404, "not-found")
     problem(client.get(f"/api/v1/publications/{p.slug}/comments?page=-1"), 400, "invalid-parameter")
 
 

@@ -177,6 +177,13 @@ def test_unknown_filters_and_pages_are_404(app: Flask, client: FlaskClient, quer
     assert client.get(f"/publications/?{query}").status_code == 404
 
 
+@pytest.mark.parametrize("query", ["page=2", "page=1000000000", "page=1000000000&sort=newest"])
+def test_a_thread_page_past_its_last_is_404(app: Flask, client: FlaskClient, query: str) -> None:
+    publication = make_publication()
+    make_comment(publication)
+    assert client.get(f"/publications/{publication.slug}?{query}").status_code == 404
+
+
 def test_approved_comments_render_nested_without_email(app: Flask, client: FlaskClient) -> None:
     publication = make_publication()
     root = make_comment(publication, name="First", email="first@example.org", body="Root *text*")

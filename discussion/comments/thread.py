@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Integer, bindparam, exists, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -128,7 +128,8 @@ _ROOTS = select(Comment).where(Comment.publication_id == bindparam("publication_
 _ROOTS_PAGE = {
     sort: _ROOTS.order_by(*_order(sort))
     .limit(bindparam("limit", type_=Integer))
-    .offset(bindparam("offset", type_=Integer))
+    # Pages run to 10**9 (web/params.page_arg): past 2**31 rows on PostgreSQL's INTEGER.
+    .offset(bindparam("offset", type_=BigInteger))
     for sort in SORTS
 }
 _ROOTS_COUNT = select(func.count()).select_from(_ROOTS.subquery())
@@ -147,13 +148,16 @@ _REPLIES = (
 
 
 class _RootPages(Pagination):
-    """The pages of a publication's shown top-level comments in one order."""
+    """The pages of a publication's shown top-level comments in one order.
+
+    Flask-SQLAlchemy's own paginations (``SelectPagination``) fill in these two methods
+    the same way; pyproject.toml holds it to the 3.1 series they were read in."""
 
     def _query_items(self) -> list[Comment]:
         bounds = {"limit": self.per_page, "offset": self._query_offset}
         return list(
             db.session.scalars(
-                _ROOTS_PAGE[self._query_args["sort"]],
+                self._query_args["select"],
                 {"publication_id": self._query_args["publication_id"], **bounds},
             )
         )
@@ -179,7 +183,7 @@ def page(
         per_page=per_page,
         max_per_page=per_page,
         publication_id=publication.id,
-        sort=sort if sort in _ROOTS_PAGE else "oldest",
+        select=_ROOTS_PAGE.get(sort, _ROOTS_PAGE["oldest"]),  # (as _order falls back)
     )
     roots = list(pages.items)
     replies: list[Comment] = []
