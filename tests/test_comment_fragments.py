@@ -166,9 +166,42 @@ def test_a_readers_waiting_comment_renders_once_while_what_it_shows_stays_the_sa
         comment.body_html = "<p>Said otherwise</p>"  # an edit: what it shows changed
         db.session.commit()
         assert "Said otherwise" in parts(client.get(url).get_data(as_text=True))[0]
+        long = "<p>" + "a" * 400 + "{}" + "a" * 400 + "</p>"  # changed past a row's repr
+        for middle in ("Before", "After"):
+            comment.body_html = long.format(middle)
+            db.session.commit()
+            assert middle in parts(client.get(url).get_data(as_text=True))[0]
+        secure = client.get(url, base_url="https://localhost").get_data(as_text=True)
+        plain = client.get(url).get_data(as_text=True)
+        assert "https://localhost/comments/status/" in parts(secure)[0]  # where it was read
+        assert "http://localhost/comments/status/" in parts(plain)[0]
+        comment.body_html = "<p>Said otherwise</p>"
+        db.session.commit()
         clock[0] += timedelta(minutes=app.config["COMMENT_EDIT_MINUTES"], seconds=1)
         page = client.get(url).get_data(as_text=True)
         assert "Said otherwise" in page and "Edit or delete" not in page
+
+
+def test_a_reader_with_nothing_of_theirs_waiting_gets_no_part_rendered(
+    app: Flask, client: FlaskClient
+) -> None:
+    publication = make_publication()
+    url = f"/publications/{publication.slug}"
+    assert post_comment(client, publication.slug, body="Mine, approved since").status_code == 303
+    client.get(url)  # the notice, once
+    comment = db.session.scalar(db.select(Comment))
+    comment.state = CommentState.APPROVED
+    touch([publication.id])
+    db.session.commit()
+    rendered: list[str] = []
+
+    def record(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        page = client.get(url).get_data(as_text=True)
+    assert "Mine, approved since" in page and "Edit or delete" in page  # theirs, shown
+    assert "publications/_reader.html" not in rendered and 'id="your-comments"' not in page
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -353,8 +353,7 @@ def _cached_article(state: catalog.PageState) -> Response:
     etag = hashlib.sha256(key.encode()).hexdigest()
     if is_resource_modified(request.environ, etag=etag):
         body = _body(state, key)
-        plain = _reader_part(_Article(state.id, ""), _NOBODY)
-        response = make_response(body.before + plain.encode() + body.after)
+        response = make_response(body.before + body.after)  # a plain visit: no part of theirs
     else:  # the asker (nginx revalidating, a browser) has this version: no body is built
         response = make_response(b"")
     response.set_etag(etag)
@@ -533,9 +532,9 @@ def _own(publication_id: int, own_ids: list[int]) -> _Own:
 
 
 def _reader_part(publication: Publication | _Article, own: _Own) -> str:
-    """The reader's notice and their comments awaiting moderation; without a notice, as
-    rendered before for the same comments (:func:`fragments.kept`); nothing without
-    either (most views: nothing to render)."""
+    """The reader's notice and their comments awaiting moderation; for a reader not
+    signed in without a notice, as rendered before for the same comments
+    (:func:`fragments.kept`); nothing without either (most views)."""
 
     def render() -> str:
         return render_template(
