@@ -55,7 +55,7 @@ def _approve(app, page: str) -> None:
         headers={"Accept": "application/json"},
     )
     assert answer.status_code == 200, answer.status_code
-    time.sleep(1.1)  # the kept copies have expired
+    time.sleep(app.config["SHARED_PAGE_SECONDS"] + 0.1)  # the kept copies have expired
 
 
 def main() -> None:
@@ -86,6 +86,8 @@ def main() -> None:
     address = f"{ARTICLE}?sort=newest" if args.who == "approved" else ARTICLE
     for _ in range(20):  # warm: templates compiled, the body kept
         body = client.get(address).get_data()
+    if args.who == "approved":  # their comment on the page, with its edit link
+        assert b"Edit or delete" in body, "the approved comment is not on the page"
     print(f"{args.who}: {len(body)} bytes")
     times = []
     profiler = cProfile.Profile() if args.profile else None
