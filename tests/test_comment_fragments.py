@@ -167,14 +167,14 @@ def test_a_readers_waiting_comment_renders_once_while_what_it_shows_stays_the_sa
         db.session.commit()
         assert "Said otherwise" in parts(client.get(url).get_data(as_text=True))[0]
         long = "<p>" + "a" * 400 + "{}" + "a" * 400 + "</p>"  # changed past a row's repr
-        for middle in ("Before", "After"):
+        for middle in ("Middle", "Centre"):  # (the same length)
             comment.body_html = long.format(middle)
             db.session.commit()
             assert middle in parts(client.get(url).get_data(as_text=True))[0]
         secure = client.get(url, base_url="https://localhost").get_data(as_text=True)
         plain = client.get(url).get_data(as_text=True)
-        assert "https://localhost/comments/status/" in parts(secure)[0]  # where it was read
-        assert "http://localhost/comments/status/" in parts(plain)[0]
+        assert "https://localhost/comments/status/" in secure  # where it was read
+        assert "http://localhost/comments/status/" in plain
         comment.body_html = "<p>Said otherwise</p>"
         db.session.commit()
         clock[0] += timedelta(minutes=app.config["COMMENT_EDIT_MINUTES"], seconds=1)
