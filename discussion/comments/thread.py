@@ -128,7 +128,7 @@ _ROOTS = select(Comment).where(Comment.publication_id == bindparam("publication_
 _ROOTS_PAGE = {
     sort: _ROOTS.order_by(*_order(sort))
     .limit(bindparam("limit", type_=Integer))
-    # Pages run to 10**9 (web/params.page_arg): past 2**31 rows on PostgreSQL's INTEGER.
+    # Pages run to 10**9 (web/params.page_arg): offsets past PostgreSQL's INTEGER.
     .offset(bindparam("offset", type_=BigInteger))
     for sort in SORTS
 }
@@ -183,7 +183,7 @@ def page(
         per_page=per_page,
         max_per_page=per_page,
         publication_id=publication.id,
-        select=_ROOTS_PAGE.get(sort, _ROOTS_PAGE["oldest"]),  # (as _order falls back)
+        select=_ROOTS_PAGE.get(sort, _ROOTS_PAGE["oldest"]),  # unknown: oldest, as _order
     )
     roots = list(pages.items)
     replies: list[Comment] = []
