@@ -235,3 +235,37 @@ def test_the_replies_of_a_page_are_read_among_its_publications_comments_only(
     )
     assert "ix_comments_state_id" not in plan, plan
     assert "ix_comments_thread" in plan or "ix_comments_root_id" in plan, plan
+
+
+def test_the_visible_replies_are_counted_the_way_each_databases_planner_reads_them_fast(
+    app: Flask, client: FlaskClient
+) -> None:
+    """PostgreSQL's planner, not told the replies' publications, read every approved
+    comment of the site to join them; SQLite's, told them, scanned the publication's
+    comments for each comment instead of following its parent."""
+    publication = make_publication()
+    _threads(publication)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "RECURSIVE" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert "Comments (7)" in page  # 4 top-level, 2 replies, 1 under a withdrawn comment
+    [(statement, parameters)] = sent
+    replies = statement.split("UNION ALL")[1]
+    if db.engine.dialect.name == "postgresql":
+        assert "comments_1.publication_id IN" in replies, replies
+    else:
+        plan = " ".join(
+            row[-1]
+            for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters
+            )
+        )
+        assert "SEARCH comments_1 USING INDEX ix_comments_parent_id" in plan, plan
