@@ -204,6 +204,29 @@ def test_a_reader_with_nothing_of_theirs_waiting_gets_no_part_rendered(
     assert "publications/_reader.html" not in rendered and 'id="your-comments"' not in page
 
 
+def _read_with(
+    client: FlaskClient, publication: Publication, marker: str
+) -> tuple[str, list[tuple[str, Any]]]:
+    """The article's page, and the statements holding ``marker`` sent to build it."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if marker in statement:
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return page, sent
+
+
+def _sqlite_plan(statement: str, parameters: Any) -> str:
+    rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    return " ".join(row[-1] for row in rows)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_replies_of_a_page_are_read_among_its_publications_comments_only(
     app: Flask, client: FlaskClient
@@ -215,24 +238,8 @@ def test_the_replies_of_a_page_are_read_among_its_publications_comments_only(
         make_comment(other, minutes=minutes)
     publication = make_publication()
     _threads(publication)
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "root_id IN" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        client.get(f"/publications/{publication.slug}")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = sent
-    plan = " ".join(
-        row[-1]
-        for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters
-        )
-    )
+    _, [(statement, parameters)] = _read_with(client, publication, "root_id IN")
+    plan = _sqlite_plan(statement, parameters)
     assert "ix_comments_state_id" not in plan, plan
     assert "ix_comments_thread" in plan or "ix_comments_root_id" in plan, plan
 
@@ -245,27 +252,11 @@ def test_the_visible_replies_are_counted_the_way_each_databases_planner_reads_th
     comments for each comment instead of following its parent."""
     publication = make_publication()
     _threads(publication)
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "RECURSIVE" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        page = client.get(f"/publications/{publication.slug}").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    page, [(statement, parameters)] = _read_with(client, publication, "RECURSIVE")
     assert "Comments (7)" in page  # 4 top-level, 2 replies, 1 under a withdrawn comment
-    [(statement, parameters)] = sent
     replies = statement.split("UNION ALL")[1]
     if db.engine.dialect.name == "postgresql":
         assert "comments_1.publication_id IN" in replies, replies
     else:
-        plan = " ".join(
-            row[-1]
-            for row in db.session.connection().exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, parameters
-            )
-        )
+        plan = _sqlite_plan(statement, parameters)
         assert "SEARCH comments_1 USING INDEX ix_comments_parent_id" in plan, plan

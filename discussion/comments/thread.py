@@ -117,7 +117,7 @@ def visible_counts(publication_ids: Iterable[int]) -> dict[int, int]:
     ids = list(publication_ids)
     if not ids:
         return {}
-    statement = _VISIBLE_COUNTS[db.engine.dialect.name != "sqlite"]
+    statement = _VISIBLE_COUNTS[db.engine.dialect.name != "sqlite"]  # among the ids?
     rows = db.session.execute(statement, {"ids": ids})
     return {publication_id: n for publication_id, n in rows}
 
