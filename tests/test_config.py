@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 
 from discussion import create_app
@@ -77,6 +78,45 @@ def _synchronous(app: Flask) -> list[int]:
             read = connection.execute(text("PRAGMA synchronous")).scalar()
         db.session.remove()
     return [written, read]
+
+
+def _read_on(app: Flask, method: str, session_begun: bool) -> tuple[bool, bool]:
+    """Where a request of ``method`` reads through :func:`database.reading`: on the
+    session's own connection or not, and inside a transaction or not."""
+    with app.app_context(), app.test_request_context("/", method=method):
+        if session_begun:
+            db.session.execute(text("SELECT 1"))
+        with database.reading() as connection:
+            connection.execute(text("SELECT 1"))
+            driver = connection.connection.driver_connection
+            if db.engine.dialect.name == "sqlite":
+                in_transaction = driver.in_transaction
+            else:
+                in_transaction = driver.info.transaction_status != TransactionStatus.IDLE
+            shared = connection.connection.dbapi_connection is (
+                db.session.connection().connection.dbapi_connection
+            )
+    return shared, in_transaction
+
+
+@pytest.mark.parametrize(
+    ("method", "session_begun", "on_postgresql"),
+    [
+        ("GET", False, (False, False)),  # its own connection, no BEGIN or ROLLBACK
+        ("GET", True, (True, True)),  # the session's: one checkout and one ping
+        ("POST", False, (True, True)),  # reads beside a write: the session's
+    ],
+)
+def test_reads_go_where_each_database_serves_them_cheapest(
+    app: Flask, method: str, session_begun: bool, on_postgresql: tuple[bool, bool]
+) -> None:
+    """SQLite reads on a connection of its own, in a transaction that takes no write
+    lock; PostgreSQL reads of a read request outside any transaction (two round trips
+    fewer), otherwise on the session's connection."""
+    if db.engine.dialect.name == "sqlite":
+        assert _read_on(app, method, session_begun) == (False, True)
+    else:
+        assert _read_on(app, method, session_begun) == on_postgresql
 
 
 def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path) -> None:
