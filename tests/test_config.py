@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg.pq import TransactionStatus
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from discussion import create_app
 from discussion.extensions import db
@@ -110,13 +112,24 @@ def _read_on(app: Flask, method: str, session_begun: bool) -> tuple[bool, bool]:
 def test_reads_go_where_each_database_serves_them_cheapest(
     app: Flask, method: str, session_begun: bool, on_postgresql: tuple[bool, bool]
 ) -> None:
-    """SQLite reads on a connection of its own, in a transaction that takes no write
-    lock; PostgreSQL reads of a read request outside any transaction (two round trips
-    fewer), otherwise on the session's connection."""
+    """SQLite reads on a connection of its own, in a transaction of its own; PostgreSQL
+    reads of a read request outside any transaction (two round trips fewer), otherwise
+    on the session's connection. Every connection goes back to the pool out of
+    autocommit: the next request's writes are transactions."""
     if db.engine.dialect.name == "sqlite":
         assert _read_on(app, method, session_begun) == (False, True)
-    else:
+        return
+    returned: list[bool] = []
+
+    def checkin(dbapi_connection: Any, _record: Any) -> None:
+        returned.append(dbapi_connection.autocommit)
+
+    event.listen(db.engine.pool, "checkin", checkin)
+    try:
         assert _read_on(app, method, session_begun) == on_postgresql
+    finally:
+        event.remove(db.engine.pool, "checkin", checkin)
+    assert returned and not any(returned), returned
 
 
 def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path) -> None:

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from discussion.comments import thread
 from discussion.extensions import cache, db
 from discussion.models import CommentState
 from discussion.moderation import settings
@@ -198,6 +199,32 @@ def test_approved_comments_render_nested_without_email(app: Flask, client: Flask
     assert "first@example.org" not in page
     assert "Hidden" not in page and "Gone" not in page
     assert "Comments (2)" in page
+
+
+def test_one_thread_is_read_whole_in_one_statement_while_its_comment_is_on_the_pages(
+    app: Flask, count_queries
+) -> None:
+    """A reader's own thread, filled into the kept page: its top-level comment and the
+    shown replies nested in the page's order, from one statement; nothing for another
+    publication, for a reply, or once the comment is off the thread's pages."""
+    publication, other = make_publication(), make_publication()
+    root = make_comment(publication)
+    later = make_comment(publication, parent=root, minutes=2)
+    first = make_comment(publication, parent=root, minutes=1)
+    nested = make_comment(publication, parent=first, minutes=3)
+    make_comment(publication, parent=root, minutes=4, state=CommentState.PENDING)
+    publication_id, root_id = publication.id, root.id
+    count_queries.count = 0
+    node = thread.one(publication_id, root_id, max_depth=3)
+    assert count_queries.count == 1
+    assert node is not None and node.comment.id == root_id
+    assert [reply.comment.id for reply in node.replies] == [first.id, later.id]
+    assert [reply.comment.id for reply in node.replies[0].replies] == [nested.id]
+    assert thread.one(other.id, root_id, max_depth=3) is None
+    assert thread.one(publication_id, first.id, max_depth=3) is None
+    root.hidden = True  # hidden by reports: off the pages, its replies still shown
+    db.session.commit()
+    assert thread.one(publication_id, root_id, max_depth=3) is None
 
 
 def test_deep_replies_stop_nesting_at_the_configured_depth(app: Flask, client: FlaskClient) -> None:

@@ -216,7 +216,7 @@ def page(
     return Thread(_nest(roots, replies, max_depth), pages, count, sort, picks_count(publication.id))
 
 
-# One top-level comment's thread in one statement (a round trip less than two): the
+# One top-level comment's thread in one statement (one round trip instead of two): the
 # comment, when it is on the thread's pages, and its replies, each as on a page.
 _ONE_ROOT_AND_REPLIES = union_all(_ROOTS.where(Comment.id == bindparam("root_id")), _REPLIES_IN)
 _ONE_THREAD = select(Comment).from_statement(

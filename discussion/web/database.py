@@ -124,12 +124,12 @@ def reading() -> Iterator[Connection]:
     POST begins IMMEDIATE (see above), so these reads take a connection of their own
     (one per app context) that takes no write lock; its snapshot ends with the block.
 
-    PostgreSQL locks rows, and each statement reads what was committed when it began
-    (READ COMMITTED, in a transaction or not). A request that writes, or whose session
-    has begun already, reads on the session's connection (one checkout and one ping a
-    request); a read request otherwise on a connection of its own outside any
-    transaction: no BEGIN and no ROLLBACK, two round trips fewer (a reader's article
-    page on its one read: 1.5 ms → 1.1 ms).
+    PostgreSQL locks rows, and at its default isolation (READ COMMITTED) each statement
+    reads what was committed when it began, in a transaction or not. A request that
+    writes, or whose session has begun, reads on the session's connection; a read
+    request otherwise on a connection of its own in autocommit: no BEGIN and no
+    ROLLBACK, two round trips fewer. A read request that goes on to the session holds
+    both connections to its end (a second checkout and ping).
     """
     sqlite = db.engine.dialect.name == "sqlite"
     if not sqlite and not _reads_alone():
@@ -146,12 +146,12 @@ def reading() -> Iterator[Connection]:
 
 
 def _reads_alone() -> bool:
-    """A read request whose session has not begun: nothing it reads joins a write."""
-    return (
-        has_request_context()
-        and request.method in READ_METHODS
-        and not (db.session.registry.has() and db.session().in_transaction())
-    )
+    """A read request whose session has not begun: its reads join no transaction."""
+    return _read_request() and not (db.session.registry.has() and db.session().in_transaction())
+
+
+def _read_request() -> bool:
+    return has_request_context() and request.method in READ_METHODS
 
 
 def read_only(connection: Connection) -> Connection:
@@ -204,7 +204,7 @@ def _begin_sqlite(connection: Connection) -> None:
     reads = (
         connection.get_execution_options().get(_READING)
         or (has_app_context() and g.get("only_reads", False))
-        or (has_request_context() and request.method in READ_METHODS)
+        or _read_request()
     )
     if reads:
         # A deferred BEGIN takes no lock and cannot wait: sent to the driver itself, a
