@@ -166,7 +166,7 @@ _REPLIES_IN = select(Comment).where(
     Comment.root_id.in_(bindparam("root_ids", expanding=True)),
     _shown(),
 )
-_REPLIES = _REPLIES_IN.order_by(Comment.created_at, Comment.id)
+_REPLIES = _REPLIES_IN.order_by(*_order("oldest"))  # oldest first under each
 
 
 class _RootPages(Pagination):
