@@ -4,7 +4,7 @@ from pathlib import Path
 
 # Filled in by create_app with an absolute path into instance/.
 SQLALCHEMY_DATABASE_URI: str | None = None
-SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets pool_pre_ping (database.py)
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # PostgreSQL gets a connect timeout (database.py)
 # When the database cannot answer, a request gets a 503 page (its typed text kept)
 # after at most this long: waiting for SQLite's write lock, connecting to PostgreSQL.
 SQLITE_BUSY_SECONDS = 10

@@ -157,6 +157,43 @@ def test_the_server_going_away_while_a_page_renders_still_answers_the_page(
     assert app.test_client().get(ARTICLE + "?sort=oldest").status_code == 200
 
 
+def test_a_connection_dropped_while_idle_in_the_pool_is_replaced_without_asking(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    """The server ends a pooled connection between requests (a restart, an administrator):
+    the next request gets a new connection and its page, not a 503. A live connection is
+    checked out without a word to the server (a ping would be a round trip each time)."""
+    Site(postgres.url, tmp_path, {}).prepare()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": postgres.url,
+            "SECRET_KEY": "dropped-" + uuid.uuid4().hex,
+            "SITE_URL": "http://127.0.0.1",
+        }
+    )
+    with app.app_context():
+        db.engine.dispose()  # the pool holds the one connection opened below
+        with db.engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            pooled = connection.connection.driver_connection
+        assert postgres.count("SELECT pg_terminate_backend(%s, 10000)", backend)
+
+        answer = app.test_client().get(ARTICLE + "?sort=oldest")
+        assert answer.status_code == 200, answer.text
+        with db.engine.connect() as connection:
+            replaced = connection.connection.driver_connection
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+        assert pooled.closed and replaced is not pooled
+
+        sent = tmp_path / "trace"
+        with sent.open("wb") as trace:
+            replaced.pgconn.trace(trace.fileno())
+            with db.engine.connect() as connection:
+                assert connection.connection.driver_connection is replaced
+                replaced.pgconn.untrace()
+        assert sent.read_bytes() == b""
+
+
 def test_staff_actions_during_an_outage_change_nothing(serve, postgres: Postgres) -> None:
     site = serve(postgres.url)
     site.flask("create-moderator", "mo", "--password", "correct horse battery", "--role", "admin")
