@@ -105,7 +105,7 @@ def _read_on(app: Flask, method: str, session_begun: bool) -> tuple[bool, bool]:
     ("method", "session_begun", "on_postgresql"),
     [
         ("GET", False, (False, False)),  # its own connection, no BEGIN or ROLLBACK
-        ("GET", True, (True, True)),  # the session's: one checkout and one ping
+        ("GET", True, (True, True)),  # the session's: one checkout
         ("POST", False, (True, True)),  # reads beside a write: the session's
     ],
 )

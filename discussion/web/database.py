@@ -6,6 +6,9 @@ read request or on the read connection. A deferred transaction that reads and th
 writes fails at once with "database is locked" when another process committed in between
 (the busy timeout does not apply to that case), so several server processes posting at
 once would see errors.
+
+PostgreSQL: a bound on the time to connect, and each pooled connection checked before
+use without a round trip.
 """
 
 from __future__ import annotations
@@ -220,21 +223,23 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
 
-def _dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Before a pooled PostgreSQL connection is used: whether the server has dropped it
-    (a restart, a shutdown, a terminated backend), without a round trip. Between
-    requests the server sends nothing unasked but its last words as it closes the
-    connection, so a socket with anything to read, like a connection the driver knows to
-    be broken or left mid-transaction, is given up: the pool connects anew.
+def _replace_dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Before a pooled PostgreSQL connection is used: has the server dropped it (a
+    restart, a shutdown, a terminated backend, ``idle_session_timeout``)? Asked without
+    a round trip: between requests the server sends nothing unasked (the app never
+    LISTENs) but its last words as it closes a connection. A connection psycopg knows to
+    be closed or not idle, or whose socket has anything to read, is given up: the pool
+    connects anew (SQLAlchemy's custom pessimistic check, ``DisconnectionError``).
 
-    A ping (``pool_pre_ping``) would ask the server instead: on every checkout a round
-    trip, half of a light read's, and on a busy machine a wait for the server's turn."""
-    status = None if dbapi_connection.closed else dbapi_connection.info.transaction_status
-    if status != TransactionStatus.IDLE:
-        raise exc.DisconnectionError("the connection is broken or was left in a transaction")
-    waiting = select.poll()
-    waiting.register(dbapi_connection.fileno(), select.POLLIN)
-    if waiting.poll(0):
+    A ping (``pool_pre_ping``) would ask the server instead: a round trip on every
+    checkout (a light read's second) and, on a busy machine, a wait for the server's turn.
+    It still catches what this cannot: a server that vanished without closing its
+    connections (a failover that moves an address); set it for such a setup."""
+    if dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+        raise exc.DisconnectionError("the connection is closed or was left in a transaction")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
         raise exc.DisconnectionError("the server closed the connection")
 
 
@@ -270,5 +275,5 @@ def init_app(app: Flask) -> None:
             if not event.contains(Session, "after_commit", outage.back):
                 event.listen(Session, "after_commit", outage.back)
         else:  # a dropped connection is replaced before the server counts as back
-            event.listen(engine, "checkout", _dropped)
+            event.listen(engine, "checkout", _replace_dropped)
             event.listen(engine, "checkout", outage.back)

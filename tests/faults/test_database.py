@@ -13,6 +13,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from flask import request_finished
@@ -171,27 +172,32 @@ def test_a_connection_dropped_while_idle_in_the_pool_is_replaced_without_asking(
             "SITE_URL": "http://127.0.0.1",
         }
     )
+
+    def one_pooled_connection() -> Any:
+        """The pool's only connection, used once (a fresh one is never pinged)."""
+        db.engine.dispose()
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            return connection.connection.driver_connection
+
     with app.app_context():
-        db.engine.dispose()  # the pool holds the one connection opened below
-        with db.engine.connect() as connection:
-            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            pooled = connection.connection.driver_connection
-        assert postgres.count("SELECT pg_terminate_backend(%s, 10000)", backend)
+        dropped = one_pooled_connection()
+        backend = dropped.info.backend_pid
+    assert postgres.count("SELECT pg_terminate_backend(%s, 10000)", backend)
+    answer = app.test_client().get(ARTICLE + "?sort=oldest")
+    assert answer.status_code == 200, answer.text
+    assert dropped.closed  # checked out first, found dropped, given up
 
-        answer = app.test_client().get(ARTICLE + "?sort=oldest")
-        assert answer.status_code == 200, answer.text
-        with db.engine.connect() as connection:
-            replaced = connection.connection.driver_connection
-            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
-        assert pooled.closed and replaced is not pooled
-
-        sent = tmp_path / "trace"
-        with sent.open("wb") as trace:
-            replaced.pgconn.trace(trace.fileno())
+    sent = tmp_path / "trace"
+    with app.app_context(), sent.open("wb") as trace:
+        live = one_pooled_connection()
+        live.pgconn.trace(trace.fileno())
+        try:
             with db.engine.connect() as connection:
-                assert connection.connection.driver_connection is replaced
-                replaced.pgconn.untrace()
-        assert sent.read_bytes() == b""
+                assert connection.connection.driver_connection is live
+        finally:
+            live.pgconn.untrace()
+    assert sent.read_bytes() == b""
 
 
 def test_staff_actions_during_an_outage_change_nothing(serve, postgres: Postgres) -> None:
